@@ -1,0 +1,64 @@
+# sealbid: thin wrapper over CMake. Every entry point first makes sure the
+# Debian packages are installed (scripts/install-deps.sh is idempotent).
+#
+#   make            build into build/ (binaries in build/bin/)
+#   make test       unit + integration tests, then a short fuzz run
+#   make test SANITIZE=1   the same suite under ASan/UBSan (build-asan/)
+#   make demo       the whole local story on this machine
+#   make bench      benchmarks (ratios against this machine's limits)
+#   make fuzz       libFuzzer targets with clang (build-fuzz/)
+
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECS ?= 10
+
+ifeq ($(SANITIZE),1)
+BUILD      ?= build-asan
+CMAKE_OPTS += -DSANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug
+else
+BUILD      ?= build
+endif
+
+.PHONY: all deps build test unit demo bench fuzz fuzz-smoke clean format
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_OPTS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+demo: build
+	@SB_BIN=$(CURDIR)/$(BUILD)/bin bash scripts/demo.sh
+
+bench: build
+	@SB_BIN=$(CURDIR)/$(BUILD)/bin bash bench/run.sh
+
+fuzz: deps
+	@cmake -S . -B build-fuzz -DSB_FUZZ=ON -DCMAKE_C_COMPILER=clang \
+		-DSANITIZE=address,undefined -DSB_WERROR=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+# A short libFuzzer run of every target, seeded from its corpus.
+fuzz-smoke: fuzz
+	@set -e; for t in build-fuzz/bin/fuzz_*; do \
+		[ -x "$$t" ] || continue; n=$$(basename $$t); \
+		mkdir -p build-fuzz/corpus/$$n; \
+		seeds=tests/fuzz/corpus/$$n; [ -d $$seeds ] || seeds=; \
+		echo "fuzz-smoke: $$n for $(FUZZ_SECS)s"; \
+		$$t -max_total_time=$(FUZZ_SECS) -print_final_stats=0 \
+			build-fuzz/corpus/$$n $$seeds >build-fuzz/$$n.log 2>&1 || \
+			{ tail -40 build-fuzz/$$n.log; exit 1; }; \
+	done; echo "fuzz-smoke: all targets ran clean"
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz

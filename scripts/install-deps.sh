@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what sealbid needs to build and test on Debian 12.
+# Idempotent: packages already present are not touched, and apt-get runs
+# only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config git
+  libssl-dev openssl
+  libcurl4-openssl-dev
+  libjansson-dev
+  libcbor-dev
+  libmicrohttpd-dev
+  libsqlite3-dev sqlite3
+  libcmocka-dev
+  awscli
+  clang llvm libclang-rt-14-dev
+  valgrind
+  python3
+  curl
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

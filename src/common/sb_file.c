@@ -1,0 +1,133 @@
+#include "common/sb_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+SB_RESULT sb_fd_read_all(int fd, struct sb_buf *out)
+{
+	for (;;) {
+		SB_GUARD(sb_buf_reserve(out, out->max - out->len > 65536 ? 65536
+								     : out->max - out->len));
+		size_t room = out->cap - out->len - 1;
+		if (room == 0) {
+			/* At the limit: anything more is too much. */
+			uint8_t probe;
+			ssize_t n = read(fd, &probe, 1);
+			if (n < 0 && errno == EINTR)
+				continue;
+			SB_ENSURE(n >= 0, SB_ERR_IO);
+			SB_ENSURE_MSG(n == 0, SB_ERR_TOO_LARGE, "more than %zu bytes", out->max);
+			return SB_OK_RESULT;
+		}
+		ssize_t n = read(fd, sb_buf_tail(out), room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		SB_ENSURE_MSG(n >= 0, SB_ERR_IO, "read: %s", strerror(errno));
+		if (n == 0)
+			return SB_OK_RESULT;
+		SB_GUARD(sb_buf_commit(out, out->len + (size_t)n));
+	}
+}
+
+SB_RESULT sb_file_read(const char *path, struct sb_buf *out)
+{
+	int fd;
+	sb_result rc;
+
+	SB_ENSURE_REF(path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		SB_BAIL_MSG(e == ENOENT ? SB_ERR_NOT_FOUND
+					: (e == EACCES ? SB_ERR_PERMISSION : SB_ERR_IO),
+			    "%s: %s", path, strerror(e));
+	}
+	rc = sb_fd_read_all(fd, out);
+	close(fd);
+	if (!sb_ok(rc))
+		sb_error_context("%s", path);
+	return rc;
+}
+
+SB_RESULT sb_fd_write_all(int fd, struct sb_slice data)
+{
+	size_t off = 0;
+
+	while (off < data.len) {
+		ssize_t n = write(fd, data.ptr + off, data.len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		SB_ENSURE_MSG(n > 0, SB_ERR_IO, "write: %s", strerror(errno));
+		off += (size_t)n;
+	}
+	return SB_OK_RESULT;
+}
+
+static void dir_of(const char *path, char *dir, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		(void)snprintf(dir, n, ".");
+	else if (slash == path)
+		(void)snprintf(dir, n, "/");
+	else
+		(void)snprintf(dir, n, "%.*s", (int)(slash - path), path);
+}
+
+SB_RESULT sb_file_write_atomic(const char *path, struct sb_slice data, unsigned mode)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int fd, n;
+	sb_result rc;
+
+	SB_ENSURE_REF(path);
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
+	SB_ENSURE(n > 0 && (size_t)n < sizeof(tmp), SB_ERR_TOO_LARGE);
+	fd = mkstemp(tmp);
+	SB_ENSURE_MSG(fd >= 0, SB_ERR_IO, "%s: %s", path, strerror(errno));
+	SB_GUARD_GOTO(rc, sb_fd_write_all(fd, data), fail);
+	if (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_IO, fail, "%s: %s", path, strerror(errno));
+	close(fd);
+	fd = -1;
+	if (rename(tmp, path) != 0)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_IO, fail, "%s: %s", path, strerror(errno));
+	dir_of(path, dir, sizeof(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return SB_OK_RESULT;
+fail:
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(tmp);
+	return rc;
+}
+
+SB_RESULT sb_mkdir_p(const char *path, unsigned mode)
+{
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof(p), "%s", path);
+
+	SB_ENSURE(n > 0 && (size_t)n < sizeof(p), SB_ERR_TOO_LARGE);
+	for (char *s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST)
+			SB_BAIL_MSG(SB_ERR_IO, "mkdir %s: %s", p, strerror(errno));
+		*s = '/';
+	}
+	if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST)
+		SB_BAIL_MSG(SB_ERR_IO, "mkdir %s: %s", p, strerror(errno));
+	return SB_OK_RESULT;
+}

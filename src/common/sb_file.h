@@ -1,0 +1,22 @@
+/*
+ * Files: bounded reads and atomic writes (temporary file in the same
+ * directory, fsync, rename, fsync of the directory), so a reader sees the
+ * old contents or the new, never a partial file.
+ */
+#ifndef SB_FILE_H
+#define SB_FILE_H
+
+#include "common/sb_buf.h"
+
+/* Appends the whole file to out; fails with SB_ERR_TOO_LARGE past out->max. */
+SB_RESULT sb_file_read(const char *path, struct sb_buf *out);
+/* Replaces path atomically with data, mode 0600 or 0644. */
+SB_RESULT sb_file_write_atomic(const char *path, struct sb_slice data, unsigned mode);
+/* Reads all of fd until EOF into out (bounded by out->max). */
+SB_RESULT sb_fd_read_all(int fd, struct sb_buf *out);
+/* Writes all of data to fd, retrying short writes and EINTR. */
+SB_RESULT sb_fd_write_all(int fd, struct sb_slice data);
+/* mkdir -p with mode for each created component. */
+SB_RESULT sb_mkdir_p(const char *path, unsigned mode);
+
+#endif

@@ -1,0 +1,362 @@
+/* Unit tests for src/common: results, buffers, encodings, parsing, files, time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/sb_buf.h"
+#include "common/sb_encoding.h"
+#include "common/sb_file.h"
+#include "common/sb_log.h"
+#include "common/sb_mem.h"
+#include "common/sb_parse.h"
+#include "common/sb_time.h"
+
+static SB_RESULT fails_at_depth(int depth)
+{
+	SB_ENSURE_MSG(depth > 0, SB_ERR_TRUNCATED, "depth %d", depth);
+	SB_GUARD(fails_at_depth(depth - 1));
+	return SB_OK_RESULT;
+}
+
+static void test_result_records_code_and_detail(void **state)
+{
+	(void)state;
+	sb_result r = fails_at_depth(3);
+	assert_false(sb_ok(r));
+	assert_int_equal(r.code, SB_ERR_TRUNCATED);
+	assert_int_equal(sb_error_code(), SB_ERR_TRUNCATED);
+	assert_string_equal(sb_error_detail(), "depth 0");
+	assert_non_null(strstr(sb_error_where(), "test_common.c:"));
+	assert_string_equal(sb_error_name(SB_ERR_TRUNCATED), "SB_ERR_TRUNCATED");
+	assert_string_equal(sb_error_describe(), "input is truncated: depth 0");
+	sb_error_context("frame %u", 7u);
+	assert_string_equal(sb_error_detail(), "frame 7: depth 0");
+	assert_string_equal(sb_error_message(999999), "unknown error");
+	/* Every code has a distinct, non-empty message. */
+	assert_string_not_equal(sb_error_message(SB_ERR_NOMEM), sb_error_message(SB_ERR_IO));
+	assert_string_equal(sb_error_message(SB_ERR_BAD_FRAME), "malformed frame");
+}
+
+static void test_buf_bounds(void **state)
+{
+	(void)state;
+	struct sb_buf b = SB_BUF_INIT(8);
+	assert_true(sb_ok(sb_buf_append(&b, "abcd", 4)));
+	assert_true(sb_ok(sb_buf_append_be32(&b, 0x01020304)));
+	assert_int_equal(b.len, 8);
+	assert_int_equal(b.data[8], 0); /* always NUL-terminated */
+	assert_int_equal(sb_buf_append_u8(&b, 1).code, SB_ERR_TOO_LARGE);
+	assert_int_equal(b.len, 8); /* failed append changes nothing */
+	assert_true(sb_ok(sb_buf_consume(&b, 4)));
+	assert_memory_equal(b.data, "\x01\x02\x03\x04", 4);
+	assert_int_equal(sb_buf_consume(&b, 5).code, SB_ERR_TRUNCATED);
+	sb_buf_reset(&b);
+	assert_true(sb_ok(sb_buf_printf(&b, "%d-%s", 12, "ab")));
+	assert_string_equal(sb_buf_cstr(&b), "12-ab");
+	assert_int_equal(sb_buf_printf(&b, "%s", "toolong").code, SB_ERR_TOO_LARGE);
+	sb_buf_cleanup(&b);
+	sb_buf_cleanup(&b); /* idempotent */
+	sb_buf_cleanup(NULL);
+	assert_int_equal(sb_buf_append(NULL, "x", 1).code, SB_ERR_NULL);
+	assert_string_equal(sb_buf_cstr(&b), "");
+}
+
+static void test_buf_secret_and_move(void **state)
+{
+	(void)state;
+	struct sb_buf s = SB_BUF_INIT_SECRET(1 << 20), d = SB_BUF_INIT(16);
+	for (int i = 0; i < 1000; i++)
+		assert_true(sb_ok(sb_buf_append_u8(&s, (uint8_t)i)));
+	assert_int_equal(s.len, 1000);
+	assert_int_equal(s.data[999], (uint8_t)999);
+	sb_buf_move(&d, &s);
+	assert_null(s.data);
+	assert_int_equal(d.len, 1000);
+	assert_true(d.secret);
+	sb_buf_cleanup(&d);
+	sb_buf_cleanup(&s);
+}
+
+static void test_reader_writer(void **state)
+{
+	(void)state;
+	uint8_t storage[15];
+	struct sb_writer w;
+	sb_writer_init(&w, storage, sizeof(storage));
+	assert_true(sb_ok(sb_writer_u8(&w, 0xAB)));
+	assert_true(sb_ok(sb_writer_be16(&w, 0x1234)));
+	assert_true(sb_ok(sb_writer_be32(&w, 0xDEADBEEF)));
+	assert_true(sb_ok(sb_writer_be64(&w, 0x0102030405060708ull)));
+	assert_int_equal(sb_writer_u8(&w, 1).code, SB_ERR_TOO_LARGE);
+
+	struct sb_reader r;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	uint64_t u64;
+	struct sb_slice rest;
+	sb_reader_init(&r, SB_SLICE(storage, w.len));
+	assert_true(sb_ok(sb_reader_u8(&r, &u8)));
+	assert_true(sb_ok(sb_reader_be16(&r, &u16)));
+	assert_true(sb_ok(sb_reader_be32(&r, &u32)));
+	assert_int_equal(sb_reader_end(&r).code, SB_ERR_TRAILING);
+	assert_true(sb_ok(sb_reader_be64(&r, &u64)));
+	assert_int_equal(u8, 0xAB);
+	assert_int_equal(u16, 0x1234);
+	assert_int_equal(u32, 0xDEADBEEF);
+	assert_true(u64 == 0x0102030405060708ull);
+	assert_true(sb_ok(sb_reader_end(&r)));
+	assert_int_equal(sb_reader_u8(&r, &u8).code, SB_ERR_TRUNCATED);
+	assert_int_equal(sb_reader_bytes(&r, SIZE_MAX, &rest).code, SB_ERR_TRUNCATED);
+
+	struct sb_slice sub;
+	assert_int_equal(sb_slice_sub(SB_SLICE(storage, 4), 2, SIZE_MAX, &sub).code,
+			 SB_ERR_OVERFLOW);
+	assert_int_equal(sb_slice_sub(SB_SLICE(storage, 4), 3, 2, &sub).code, SB_ERR_TRUNCATED);
+}
+
+struct b64_vector {
+	const char *raw;
+	const char *enc;
+};
+
+static void test_base64_rfc4648_vectors(void **state)
+{
+	(void)state;
+	/* RFC 4648 §10. */
+	static const struct b64_vector v[] = {
+		{"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
+		{"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct sb_buf e = SB_BUF_INIT(64), d = SB_BUF_INIT(64);
+		assert_true(sb_ok(sb_base64_encode(sb_slice_str(v[i].raw), &e)));
+		assert_string_equal(sb_buf_cstr(&e), v[i].enc);
+		assert_true(sb_ok(sb_base64_decode(sb_slice_str(v[i].enc), &d)));
+		assert_int_equal(d.len, strlen(v[i].raw));
+		assert_memory_equal(sb_buf_cstr(&d), v[i].raw, d.len);
+		sb_buf_cleanup(&e);
+		sb_buf_cleanup(&d);
+	}
+}
+
+static void test_base64_rejects(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"Zg=",      /* length not a multiple of 4 */
+		"Zg",       /* missing padding */
+		"Z===",     /* too much padding */
+		"Zh==",     /* non-zero pad bits */
+		"Zm9=",     /* non-zero pad bits (one '=') */
+		"Zg==Zg==", /* data after padding */
+		"Zm9v\n",   /* whitespace */
+		"Zm 9",     /* space */
+		"Zm9-",     /* url-safe alphabet */
+		"=Zm9",     /* padding first */
+		"Zm=v",     /* padding in the middle */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct sb_buf d = SB_BUF_INIT(64);
+		assert_true(sb_ok(sb_buf_append_str(&d, "keep")));
+		sb_result r = sb_base64_decode(sb_slice_str(bad[i]), &d);
+		assert_int_equal(r.code, SB_ERR_BAD_BASE64);
+		/* Nothing half-decoded is left behind. */
+		assert_string_equal(sb_buf_cstr(&d), "keep");
+		sb_buf_cleanup(&d);
+	}
+	struct sb_buf small = SB_BUF_INIT(2);
+	assert_int_equal(sb_base64_decode(sb_slice_str("Zm9v"), &small).code, SB_ERR_TOO_LARGE);
+	sb_buf_cleanup(&small);
+}
+
+static void test_hex(void **state)
+{
+	(void)state;
+	struct sb_buf b = SB_BUF_INIT(64);
+	uint8_t fixed[3];
+	assert_true(sb_ok(sb_hex_encode(SB_SLICE("\x00\xff\x10", 3), &b)));
+	assert_string_equal(sb_buf_cstr(&b), "00ff10");
+	sb_buf_reset(&b);
+	assert_true(sb_ok(sb_hex_decode(sb_slice_str("00FFaB"), &b)));
+	assert_memory_equal(b.data, "\x00\xff\xab", 3);
+	assert_int_equal(sb_hex_decode(sb_slice_str("abc"), &b).code, SB_ERR_BAD_HEX);
+	assert_int_equal(sb_hex_decode(sb_slice_str("zz"), &b).code, SB_ERR_BAD_HEX);
+	assert_int_equal(sb_hex_decode(sb_slice_str("0x12"), &b).code, SB_ERR_BAD_HEX);
+	assert_true(sb_ok(sb_hex_decode_fixed(sb_slice_str("010203"), fixed, 3)));
+	assert_int_equal(sb_hex_decode_fixed(sb_slice_str("0102"), fixed, 3).code, SB_ERR_BAD_HEX);
+	assert_int_equal(sb_hex_decode_fixed(sb_slice_str("01020304"), fixed, 3).code,
+			 SB_ERR_BAD_HEX);
+	sb_buf_cleanup(&b);
+}
+
+struct num_vector {
+	const char *in;
+	uint64_t min, max;
+	int code;
+	uint64_t want;
+};
+
+static void test_parse_integers(void **state)
+{
+	(void)state;
+	static const struct num_vector v[] = {
+		{"0", 0, 10, SB_OK, 0},
+		{"5005", 1, 65535, SB_OK, 5005},
+		{"18446744073709551615", 0, UINT64_MAX, SB_OK, UINT64_MAX},
+		{"18446744073709551616", 0, UINT64_MAX, SB_ERR_OUT_OF_RANGE, 0},
+		{"99999999999999999999999", 0, UINT64_MAX, SB_ERR_OUT_OF_RANGE, 0},
+		{"65536", 1, 65535, SB_ERR_OUT_OF_RANGE, 0},
+		{"0", 1, 65535, SB_ERR_OUT_OF_RANGE, 0},
+		{"", 0, 10, SB_ERR_BAD_NUMBER, 0},
+		{"-1", 0, 10, SB_ERR_BAD_NUMBER, 0},
+		{"+1", 0, 10, SB_ERR_BAD_NUMBER, 0},
+		{" 1", 0, 10, SB_ERR_BAD_NUMBER, 0},
+		{"1 ", 0, 10, SB_ERR_BAD_NUMBER, 0},
+		{"01", 0, 10, SB_ERR_BAD_NUMBER, 0},
+		{"1e3", 0, 10000, SB_ERR_BAD_NUMBER, 0},
+		{"0x10", 0, 100, SB_ERR_BAD_NUMBER, 0},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint64_t out = 12345;
+		sb_result r = sb_parse_u64_str(v[i].in, v[i].min, v[i].max, &out);
+		assert_int_equal(r.code, v[i].code);
+		if (v[i].code == SB_OK)
+			assert_true(out == v[i].want);
+		else
+			assert_true(out == 12345); /* untouched on failure */
+	}
+	uint32_t u32;
+	assert_int_equal(sb_parse_u32_str("4294967296", 0, UINT32_MAX, &u32).code,
+			 SB_ERR_OUT_OF_RANGE);
+	assert_int_equal(sb_parse_u32_str(NULL, 0, 1, &u32).code, SB_ERR_NULL);
+}
+
+static void test_size_arith(void **state)
+{
+	(void)state;
+	size_t out;
+	void *p = NULL;
+	assert_int_equal(sb_add_size(SIZE_MAX, 1, &out).code, SB_ERR_OVERFLOW);
+	assert_int_equal(sb_mul_size(SIZE_MAX / 2 + 1, 2, &out).code, SB_ERR_OVERFLOW);
+	assert_int_equal(sb_calloc(SIZE_MAX, 16, &p).code, SB_ERR_OVERFLOW);
+	assert_null(p);
+	assert_true(sb_ct_equal("abc", "abc", 3));
+	assert_false(sb_ct_equal("abc", "abd", 3));
+	char secret[8] = "hunter2";
+	sb_wipe(secret, sizeof(secret));
+	assert_memory_equal(secret, "\0\0\0\0\0\0\0\0", 8);
+}
+
+struct time_vector {
+	const char *in;
+	int code;
+	uint64_t ms;
+};
+
+static void test_time_parse(void **state)
+{
+	(void)state;
+	static const struct time_vector v[] = {
+		{"2022-10-13T08:58:02.136Z", SB_OK, 1665651482136ull},
+		{"2022-10-13T08:58:02Z", SB_OK, 1665651482000ull},
+		{"2022-10-13T10:58:02.136+02:00", SB_OK, 1665651482136ull},
+		{"1665651482136", SB_OK, 1665651482136ull},
+		{"1970-01-01T00:00:00Z", SB_OK, 0},
+		{"2022-13-13T08:58:02Z", SB_ERR_BAD_TIME, 0},
+		{"2022-10-13 08:58:02Z", SB_ERR_BAD_TIME, 0},
+		{"2022-10-13T08:58:02", SB_ERR_BAD_TIME, 0},
+		{"2022-10-13T08:58:02Zjunk", SB_ERR_BAD_TIME, 0},
+		{"2022-10-13T08:58:02.Z", SB_ERR_BAD_TIME, 0},
+		{"yesterday", SB_ERR_BAD_NUMBER, 0},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint64_t ms = 0;
+		sb_result r = sb_time_parse(sb_slice_str(v[i].in), &ms);
+		assert_int_equal(r.code, v[i].code);
+		if (v[i].code == SB_OK)
+			assert_true(ms == v[i].ms);
+	}
+	struct sb_buf b = SB_BUF_INIT(64);
+	assert_true(sb_ok(sb_time_format_rfc3339(1665651482136ull, &b)));
+	assert_string_equal(sb_buf_cstr(&b), "2022-10-13T08:58:02.136Z");
+	sb_buf_cleanup(&b);
+}
+
+static void test_file_atomic_and_bounded(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sb_test_XXXXXX";
+	char path[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a/b/out.csv", dir);
+	char sub[256];
+	snprintf(sub, sizeof(sub), "%s/a/b", dir);
+	assert_true(sb_ok(sb_mkdir_p(sub, 0700)));
+	assert_true(sb_ok(sb_file_write_atomic(path, sb_slice_str("hello"), 0600)));
+	assert_true(sb_ok(sb_file_write_atomic(path, sb_slice_str("world!"), 0600)));
+	struct sb_buf b = SB_BUF_INIT(6), small = SB_BUF_INIT(5);
+	assert_true(sb_ok(sb_file_read(path, &b)));
+	assert_string_equal(sb_buf_cstr(&b), "world!");
+	assert_int_equal(sb_file_read(path, &small).code, SB_ERR_TOO_LARGE);
+	char missing[300];
+	snprintf(missing, sizeof(missing), "%s/nope", dir);
+	assert_int_equal(sb_file_read(missing, &b).code, SB_ERR_NOT_FOUND);
+	/* Writing into a missing directory fails and leaves nothing. */
+	snprintf(missing, sizeof(missing), "%s/nodir/x", dir);
+	assert_int_equal(sb_file_write_atomic(missing, sb_slice_str("x"), 0600).code, SB_ERR_IO);
+	sb_buf_cleanup(&b);
+	sb_buf_cleanup(&small);
+	unlink(path);
+	rmdir(sub);
+	snprintf(sub, sizeof(sub), "%s/a", dir);
+	rmdir(sub);
+	rmdir(dir);
+}
+
+static char last_line[1100];
+static void capture(void *ctx, enum sb_log_level level, const char *line)
+{
+	(void)ctx;
+	(void)level;
+	snprintf(last_line, sizeof(last_line), "%s", line);
+}
+
+static void test_log_levels_and_sanitising(void **state)
+{
+	(void)state;
+	sb_log_set_sink(capture, NULL);
+	sb_log_set_level(SB_LOG_WARN);
+	last_line[0] = 0;
+	sb_log_info("hidden");
+	assert_string_equal(last_line, "");
+	sb_log_warn("party %s\nFAKE: line", "x");
+	assert_string_equal(last_line, "party x?FAKE: line");
+	sb_log_set_sink(NULL, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_result_records_code_and_detail),
+		cmocka_unit_test(test_buf_bounds),
+		cmocka_unit_test(test_buf_secret_and_move),
+		cmocka_unit_test(test_reader_writer),
+		cmocka_unit_test(test_base64_rfc4648_vectors),
+		cmocka_unit_test(test_base64_rejects),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_parse_integers),
+		cmocka_unit_test(test_size_arith),
+		cmocka_unit_test(test_time_parse),
+		cmocka_unit_test(test_file_atomic_and_bounded),
+		cmocka_unit_test(test_log_levels_and_sanitising),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
