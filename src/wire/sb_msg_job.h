@@ -1,0 +1,58 @@
+/*
+ * Payloads of the job messages (docs/PROTOCOL.md, "Job messages"). All
+ * integers big-endian; every parser is strict (lengths within bounds, no
+ * trailing bytes).
+ *
+ * SetCredentials  u16 len + access key id | u16 len + secret access key |
+ *                 u16 len + session token (0 = none) | u64 expiration (Unix ms, 0 = none)
+ *     reply SetCredentials, empty payload.
+ * BeginJob        the manifest JSON bytes (the whole payload)
+ *     reply BeginJob, payload = the 48-byte manifest hash the enclave computed.
+ * Input           u8 len + party name | u32 sequence (from 0, per party) |
+ *                 u8 flags (bit 0: the party's last chunk) | chunk bytes
+ *     reply Input, empty payload.
+ * EndInputs       empty
+ *     reply Result: u32 len + output.csv | u32 len + receipt JSON; or Error.
+ */
+#ifndef SB_MSG_JOB_H
+#define SB_MSG_JOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/sb_buf.h"
+
+#define SB_MSG_CRED_FIELD_MAX  4096
+#define SB_MSG_PARTY_NAME_MAX  64
+#define SB_MSG_INPUT_CHUNK_MAX (1u << 20)
+#define SB_MSG_INPUT_LAST      0x01u
+
+/* Credentials; the secret and token buffers are secret sb_bufs (wiped). */
+struct sb_msg_creds {
+	struct sb_buf access_key_id;
+	struct sb_buf secret_access_key;
+	struct sb_buf session_token;
+	uint64_t expiration_ms;
+};
+
+void sb_msg_creds_init(struct sb_msg_creds *c);
+void sb_msg_creds_cleanup(struct sb_msg_creds *c);
+SB_RESULT sb_msg_creds_append(struct sb_buf *out, const struct sb_msg_creds *c);
+SB_RESULT sb_msg_creds_parse(struct sb_slice in, struct sb_msg_creds *out);
+
+struct sb_msg_input {
+	struct sb_slice party; /* borrowed from the payload */
+	uint32_t seq;
+	bool last;
+	struct sb_slice chunk; /* borrowed */
+};
+
+SB_RESULT sb_msg_input_append(struct sb_buf *out, const char *party, uint32_t seq, bool last,
+			      struct sb_slice chunk);
+SB_RESULT sb_msg_input_parse(struct sb_slice in, struct sb_msg_input *out);
+
+/* Result: both slices borrowed from the payload. */
+SB_RESULT sb_msg_result_append(struct sb_buf *out, struct sb_slice output, struct sb_slice receipt);
+SB_RESULT sb_msg_result_parse(struct sb_slice in, struct sb_slice *output, struct sb_slice *receipt);
+
+#endif
