@@ -40,9 +40,11 @@ SB_RESULT sb_sha384(struct sb_slice in, uint8_t out[SB_SHA384_LEN])
 SB_RESULT sb_hmac_sha256(struct sb_slice key, struct sb_slice msg, uint8_t out[SB_SHA256_LEN])
 {
 	unsigned int n = 0;
+	/* OpenSSL 3 fails on a NULL key (what an empty sb_buf gives): pass "". */
+	const void *k = key.len == 0 ? "" : (const void *)key.ptr;
 
 	SB_ENSURE(key.len <= INT32_MAX, SB_ERR_TOO_LARGE);
-	SB_ENSURE(HMAC(EVP_sha256(), key.ptr, (int)key.len, msg.ptr, msg.len, out, &n) != NULL &&
+	SB_ENSURE(HMAC(EVP_sha256(), k, (int)key.len, msg.ptr, msg.len, out, &n) != NULL &&
 			  n == SB_SHA256_LEN,
 		  SB_ERR_CRYPTO);
 	return SB_OK_RESULT;
