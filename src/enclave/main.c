@@ -1,0 +1,131 @@
+/*
+ * sealbid-enclave: the measured application. It serves the parent<->enclave
+ * channel on a vsock port (docs/PROTOCOL.md): Hello handshake, Ping -> Pong,
+ * Error; later issues add credentials, jobs and inputs to dispatch.c.
+ *
+ * Signals: SIGTERM and SIGINT arrive through a signalfd watched by the event
+ * loop, which stops cleanly; SIGPIPE is ignored (writes use MSG_NOSIGNAL too).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "common/sb_log.h"
+#include "common/sb_parse.h"
+#include "enclave/enclave.h"
+#include "wire/sb_vsock.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: sealbid-enclave [--port P]\n"
+		   "\n"
+		   "Serves the sealbid parent<->enclave channel on vsock port P (default %u).\n"
+		   "With SEALBID_VSOCK_DIR set, listens on the Unix socket\n"
+		   "$SEALBID_VSOCK_DIR/$SEALBID_VSOCK_CID.P instead (local runs).\n"
+		   "Logging: SEALBID_LOG=error|warn|info|debug.\n",
+		   SB_VSOCK_DEFAULT_PORT);
+}
+
+/* 0 ok, EXIT_USAGE on bad arguments, -1 when --help was printed. */
+static int parse_args(int argc, char **argv, uint32_t *port)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return -1;
+		}
+		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+			if (!sb_ok(sb_parse_u32_str(argv[++i], 1, UINT32_MAX - 1, port))) {
+				fprintf(stderr, "sealbid-enclave: --port: %s\n", sb_error_describe());
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		fprintf(stderr, "sealbid-enclave: unexpected argument '%s' (see --help)\n", argv[i]);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+static SB_RESULT signals_setup(int *out_fd)
+{
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigset_t set;
+
+	SB_ENSURE_MSG(sigaction(SIGPIPE, &ign, NULL) == 0, SB_ERR_INTERNAL, "sigaction: %s",
+		      strerror(errno));
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* Blocked before any thread starts, so every thread inherits the mask. */
+	SB_ENSURE_MSG(sigprocmask(SIG_BLOCK, &set, NULL) == 0, SB_ERR_INTERNAL,
+		      "sigprocmask: %s", strerror(errno));
+	*out_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	SB_ENSURE_MSG(*out_fd >= 0, SB_ERR_INTERNAL, "signalfd: %s", strerror(errno));
+	return SB_OK_RESULT;
+}
+
+static void on_signal(struct sb_server *s, int fd, void *arg)
+{
+	struct signalfd_siginfo si;
+
+	(void)arg;
+	if (read(fd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return;
+	sb_log_info("signal %u: stopping", si.ssi_signo);
+	sb_server_stop(s);
+}
+
+static SB_RESULT serve(uint32_t port, int sig_fd)
+{
+	struct sb_enclave enclave = {0};
+	struct sb_server_config cfg = {
+		.dispatch = sb_enclave_dispatch,
+		.dispatch_len = sb_enclave_dispatch_len,
+		.app = &enclave,
+		.conn_open = sb_enclave_conn_open,
+		.conn_close = sb_enclave_conn_close,
+	};
+	struct sb_server *srv = NULL;
+	struct sb_server_stats st;
+	sb_result rc;
+	int lfd;
+
+	SB_GUARD(sb_vsock_listen(port, &lfd));
+	SB_GUARD(sb_server_new(lfd, &cfg, &srv));
+	SB_GUARD_GOTO(rc, sb_server_watch(srv, sig_fd, on_signal, NULL), out);
+	sb_log_info("listening on port %u", port);
+	SB_GUARD_GOTO(rc, sb_server_run(srv), out);
+	sb_server_get_stats(srv, &st);
+	sb_log_info("stopped: %llu connections, %llu frames in, %llu protocol errors",
+		    (unsigned long long)st.accepted, (unsigned long long)st.frames_in,
+		    (unsigned long long)st.protocol_errors);
+out:
+	sb_server_free(srv);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t port = SB_VSOCK_DEFAULT_PORT;
+	int sig_fd = -1;
+	int r;
+
+	sb_log_init("sealbid-enclave");
+	r = parse_args(argc, argv, &port);
+	if (r != 0)
+		return r < 0 ? 0 : r;
+	if (!sb_ok(signals_setup(&sig_fd)) || !sb_ok(serve(port, sig_fd))) {
+		sb_log_error("%s", sb_error_describe());
+		if (sig_fd >= 0)
+			close(sig_fd);
+		return 1;
+	}
+	close(sig_fd);
+	return 0;
+}
