@@ -35,3 +35,22 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# S3 stand-in for the tests when moto_server is absent: s3rver (npm) in a
+# project-local, git-ignored tools/node_modules (tests/unit/test_aws_s3.c
+# uses whichever of the two exists).
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if ! command -v moto_server >/dev/null 2>&1 && [ ! -x /root/.pyenv/shims/moto_server ] &&
+   [ ! -x "$ROOT/tools/node_modules/.bin/s3rver" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: installing nodejs npm (for s3rver)" >&2
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  echo "install-deps: installing s3rver into tools/node_modules" >&2
+  mkdir -p "$ROOT/tools"
+  npm install --silent --no-audit --no-fund --prefix "$ROOT/tools" s3rver >/dev/null
+fi

@@ -1,0 +1,1050 @@
+/*
+ * libcurl glue (see sb_http.h). The transfer state lives in struct xfer,
+ * shared by the single client (curl_easy_perform) and the multi runner
+ * (curl_multi_poll): set up an attempt, let curl run it, classify the
+ * outcome, and either finish or schedule a retry after a backoff.
+ */
+#include "aws/sb_http.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "common/sb_encoding.h"
+#include "common/sb_log.h"
+#include "common/sb_mem.h"
+#include "common/sb_time.h"
+#include "crypto/sb_hash.h"
+#include "crypto/sb_random.h"
+#include "wire/sb_vsock.h"
+
+#define XFER_CLEAN_DETAIL "error detail withheld: it echoed request credentials"
+
+struct xfer {
+	CURL *easy;
+	const struct sb_http_request *req;
+	struct sb_http_response *resp;
+	const struct sb_http_config *cfg;
+	struct curl_slist *hdrs;
+	struct curl_slist *resolve;
+	struct sb_buf errbody;
+	char curl_err[CURL_ERROR_SIZE];
+	char vsock_err[256]; /* why the vsock socket could not be opened */
+	char payload_hash[2 * SB_SHA256_LEN + 1];
+	uint64_t upload_off;
+	long status;
+	bool too_large;
+	bool io_error;
+	bool headers_too_large;
+	uint64_t not_before_ns; /* multi: retry due time */
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static SB_RESULT curl_ready(void)
+{
+	SB_ENSURE(pthread_once(&curl_once, curl_init_once) == 0, SB_ERR_INTERNAL);
+	SB_ENSURE_MSG(curl_init_rc == CURLE_OK, SB_ERR_INTERNAL, "curl_global_init failed");
+	return SB_OK_RESULT;
+}
+
+void sb_http_config_default(struct sb_http_config *cfg)
+{
+	*cfg = (struct sb_http_config){
+		.connect_timeout_ms = 5000,
+		.timeout_ms = 30000,
+		.low_speed_time_s = 60,
+		.max_attempts = SB_HTTP_MAX_ATTEMPTS,
+		.backoff_base_ms = 100,
+		.backoff_max_ms = 20000,
+	};
+}
+
+void sb_http_response_init(struct sb_http_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	sb_buf_init(&r->headers, SB_HTTP_HEADERS_MAX);
+}
+
+void sb_http_response_cleanup(struct sb_http_response *r)
+{
+	if (r == NULL)
+		return;
+	sb_buf_cleanup(&r->headers);
+	sb_http_response_init(r);
+}
+
+static void response_reset(struct sb_http_response *r)
+{
+	r->status = 0;
+	r->body_bytes = 0;
+	sb_buf_reset(&r->headers);
+	memset(&r->aws_error, 0, sizeof(r->aws_error));
+	r->error = SB_OK;
+	r->detail[0] = '\0';
+}
+
+SB_RESULT sb_http_response_header(const struct sb_http_response *r, const char *name,
+				  struct sb_slice *value)
+{
+	size_t n;
+	const char *p, *end;
+
+	SB_ENSURE_REF(r);
+	SB_ENSURE_REF(name);
+	SB_ENSURE_REF(value);
+	n = strlen(name);
+	p = sb_buf_cstr(&r->headers);
+	end = p + r->headers.len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl != NULL ? nl : end;
+		if ((size_t)(le - p) > n && p[n] == ':' && strncasecmp(p, name, n) == 0) {
+			const char *v = p + n + 1;
+			while (v < le && (*v == ' ' || *v == '\t'))
+				v++;
+			const char *ve = le;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			*value = SB_SLICE(v, (size_t)(ve - v));
+			return SB_OK_RESULT;
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	SB_BAIL_MSG(SB_ERR_NOT_FOUND, "no %s header", name);
+}
+
+SB_RESULT sb_http_response_result(const struct sb_http_response *r)
+{
+	SB_ENSURE_REF(r);
+	if (r->error == SB_OK)
+		return SB_OK_RESULT;
+	SB_BAIL_MSG(r->error, "%s", r->detail);
+}
+
+/* ---- curl callbacks ---------------------------------------------------- */
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+
+	/* A new status line starts a new response (e.g. after 100 Continue). */
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+		sb_buf_reset(&x->resp->headers);
+	if (!sb_ok(sb_buf_append(&x->resp->headers, p, len))) {
+		sb_error_clear();
+		x->headers_too_large = true;
+		return 0;
+	}
+	return len;
+}
+
+static bool write_all_at(int fd, const char *p, size_t len, uint64_t off)
+{
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return true;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	const struct sb_http_request *req = x->req;
+	size_t len = size * n;
+	long st = 0;
+
+	(void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &st);
+	if (st < 200 || st >= 300) {
+		/* Error bodies: keep the first part for the message, drop the rest. */
+		size_t room = x->errbody.max - x->errbody.len;
+		if (room > 0 && !sb_ok(sb_buf_append(&x->errbody, p, len < room ? len : room)))
+			sb_error_clear();
+		return len;
+	}
+	if (req->out != NULL) {
+		if (!sb_ok(sb_buf_append(req->out, p, len))) {
+			sb_error_clear();
+			x->too_large = true;
+			return 0;
+		}
+	} else if (req->out_fd >= 0) {
+		if (req->out_max != 0 && x->resp->body_bytes + len > req->out_max) {
+			x->too_large = true;
+			return 0;
+		}
+		if (!write_all_at(req->out_fd, p, len, x->resp->body_bytes)) {
+			x->io_error = true;
+			return 0;
+		}
+	}
+	x->resp->body_bytes += len;
+	return len;
+}
+
+static size_t on_read(char *dst, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	const struct sb_http_request *req = x->req;
+	uint64_t total = req->body_fd >= 0 ? req->body_len : req->body.len;
+	uint64_t left = total - x->upload_off;
+	size_t want = size * n;
+
+	if (want > left)
+		want = (size_t)left;
+	if (want == 0)
+		return 0;
+	if (req->body_fd >= 0) {
+		ssize_t got;
+		do {
+			got = pread(req->body_fd, dst, want, (off_t)x->upload_off);
+		} while (got < 0 && errno == EINTR);
+		if (got <= 0) {
+			x->io_error = true;
+			return CURL_READFUNC_ABORT;
+		}
+		want = (size_t)got;
+	} else {
+		memcpy(dst, req->body.ptr + x->upload_off, want);
+	}
+	x->upload_off += want;
+	return want;
+}
+
+static int on_seek(void *ud, curl_off_t off, int origin)
+{
+	struct xfer *x = ud;
+	uint64_t total = x->req->body_fd >= 0 ? x->req->body_len : x->req->body.len;
+
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > total)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->upload_off = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
+}
+
+/*
+ * The enclave path: every connection is a vsock stream to the parent's proxy.
+ *
+ * libcurl >= 8.0: sb_vsock_connect gives a connected socket and the sockopt
+ * callback answers CURL_SOCKOPT_ALREADY_CONNECTED. libcurl 7.88 still calls
+ * connect() on such a socket (curl issue #10626, fixed in 8.0.0), which
+ * fails; there the socket's peer address is learnt once (getpeername on a
+ * probe connection made by sb_vsock_connect, so the (cid, port) mapping
+ * stays in sb_vsock) and curl connects a fresh socket to it. That works for
+ * the Unix mapping; curl 7.88 cannot name an AF_VSOCK peer, so in a real
+ * enclave link libcurl >= 8.0.
+ */
+static bool curl_preconnected_ok(void)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	return v != NULL && v->version_num >= 0x080000;
+}
+
+static curl_socket_t open_vsock_connected(struct xfer *x)
+{
+	int fd = -1;
+
+	if (!sb_ok(sb_vsock_connect(x->cfg->vsock_cid, x->cfg->vsock_port, &fd))) {
+		(void)snprintf(x->vsock_err, sizeof(x->vsock_err), "vsock connect to %u:%u: %s",
+			       x->cfg->vsock_cid, x->cfg->vsock_port, sb_error_describe());
+		sb_error_clear();
+		return CURL_SOCKET_BAD;
+	}
+	return fd;
+}
+
+static curl_socket_t open_vsock_by_address(struct xfer *x, struct curl_sockaddr *addr)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int probe = open_vsock_connected(x), fd;
+
+	if (probe == CURL_SOCKET_BAD)
+		return CURL_SOCKET_BAD;
+	memset(&peer, 0, sizeof(peer));
+	if (getpeername(probe, (struct sockaddr *)&peer, &len) != 0 || peer.ss_family != AF_UNIX ||
+	    len > sizeof(struct sockaddr_un)) {
+		close(probe);
+		(void)snprintf(x->vsock_err, sizeof(x->vsock_err),
+			       "vsock via libcurl %s needs libcurl >= 8.0 (pre-connected sockets)",
+			       curl_version_info(CURLVERSION_NOW)->version);
+		return CURL_SOCKET_BAD;
+	}
+	close(probe);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return CURL_SOCKET_BAD;
+	/* curl's address storage is a sockaddr_storage behind the public struct. */
+	addr->family = AF_UNIX;
+	addr->protocol = 0;
+	addr->addrlen = (unsigned int)len;
+	memcpy(&addr->addr, &peer, len);
+	return fd;
+}
+
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+	struct xfer *x = ud;
+
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
+	if (curl_preconnected_ok())
+		return open_vsock_connected(x);
+	return open_vsock_by_address(x, addr);
+}
+
+static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)ud;
+	(void)fd;
+	(void)purpose;
+	/* sb_vsock_connect returned a connected socket: curl must not connect() it. */
+	return curl_preconnected_ok() ? CURL_SOCKOPT_ALREADY_CONNECTED : CURL_SOCKOPT_OK;
+}
+
+/* ---- request set-up ---------------------------------------------------- */
+
+static void slist_free_wiped(struct curl_slist *l)
+{
+	/* Header lines may carry the session token: wipe before freeing. */
+	for (struct curl_slist *i = l; i != NULL; i = i->next)
+		sb_wipe(i->data, strlen(i->data));
+	curl_slist_free_all(l);
+}
+
+static SB_RESULT slist_add(struct curl_slist **l, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(*l, line);
+
+	SB_ENSURE(n != NULL, SB_ERR_NOMEM);
+	*l = n;
+	return SB_OK_RESULT;
+}
+
+static SB_RESULT body_sha256_hex(const struct sb_http_request *req, char out[65])
+{
+	uint8_t d[SB_SHA256_LEN], chunk[65536];
+	struct sb_hash h;
+	struct sb_buf hex = SB_BUF_INIT(2 * SB_SHA256_LEN);
+	sb_result rc;
+	uint64_t off = 0;
+
+	SB_GUARD(sb_hash_init(&h, SB_HASH_SHA256));
+	if (req->body_fd < 0) {
+		SB_GUARD_GOTO(rc, sb_hash_update(&h, req->body), out);
+	} else {
+		while (off < req->body_len) {
+			size_t want = req->body_len - off < sizeof(chunk) ? (size_t)(req->body_len - off)
+									  : sizeof(chunk);
+			ssize_t got = pread(req->body_fd, chunk, want, (off_t)off);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				SB_FAIL_GOTO_MSG(rc, SB_ERR_IO, out, "%s: reading the body: %s",
+						 req->op, got == 0 ? "file shrank" : strerror(errno));
+			SB_GUARD_GOTO(rc, sb_hash_update(&h, SB_SLICE(chunk, (size_t)got)), out);
+			off += (uint64_t)got;
+		}
+	}
+	SB_GUARD_GOTO(rc, sb_hash_final(&h, d, sizeof(d)), out);
+	SB_GUARD_GOTO(rc, sb_hex_encode(SB_SLICE(d, sizeof(d)), &hex), out);
+	memcpy(out, hex.data, 2 * SB_SHA256_LEN + 1);
+out:
+	sb_hash_cleanup(&h);
+	sb_buf_cleanup(&hex);
+	return rc;
+}
+
+static SB_RESULT build_headers(struct xfer *x)
+{
+	const struct sb_http_request *req = x->req;
+	struct sb_buf line = SB_BUF_INIT_SECRET(SB_AWS_TOKEN_MAX + 64);
+	sb_result rc = SB_OK_RESULT;
+
+	if (req->content_type != NULL) {
+		SB_GUARD_GOTO(rc, sb_buf_printf(&line, "Content-Type: %s", req->content_type), out);
+		SB_GUARD_GOTO(rc, slist_add(&x->hdrs, sb_buf_cstr(&line)), out);
+	}
+	if (req->payload_hash) {
+		sb_buf_reset(&line);
+		SB_GUARD_GOTO(rc, sb_buf_printf(&line, "x-amz-content-sha256: %s", x->payload_hash),
+			      out);
+		SB_GUARD_GOTO(rc, slist_add(&x->hdrs, sb_buf_cstr(&line)), out);
+	}
+	if (req->sign != NULL && req->sign->creds->token.len > 0) {
+		sb_buf_reset(&line);
+		SB_GUARD_GOTO(rc, sb_buf_append_str(&line, "X-Amz-Security-Token: "), out);
+		SB_GUARD_GOTO(rc, sb_buf_append_slice(&line, sb_buf_slice(&req->sign->creds->token)),
+			      out);
+		SB_GUARD_GOTO(rc, slist_add(&x->hdrs, sb_buf_cstr(&line)), out);
+	}
+	for (size_t i = 0; i < SB_HTTP_MAX_HEADERS && req->headers[i] != NULL; i++)
+		SB_GUARD_GOTO(rc, slist_add(&x->hdrs, req->headers[i]), out);
+out:
+	sb_buf_cleanup(&line);
+	return rc;
+}
+
+/* "host:port:127.0.0.1" so curl needs no DNS inside the enclave. */
+static SB_RESULT build_resolve(struct xfer *x)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, *port = NULL;
+	struct sb_buf line = SB_BUF_INIT(1024);
+	sb_result rc = SB_OK_RESULT;
+
+	SB_ENSURE(u != NULL, SB_ERR_NOMEM);
+	if (curl_url_set(u, CURLUPART_URL, x->req->url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_INVALID_ARG, out, "%s: bad URL", x->req->op);
+	SB_GUARD_GOTO(rc, sb_buf_printf(&line, "%s:%s:127.0.0.1", host, port), out);
+	SB_GUARD_GOTO(rc, slist_add(&x->resolve, sb_buf_cstr(&line)), out);
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	sb_buf_cleanup(&line);
+	return rc;
+}
+
+static SB_RESULT set_method(struct xfer *x)
+{
+	const struct sb_http_request *req = x->req;
+	CURL *e = x->easy;
+	bool ok = true;
+	uint64_t len = req->body_fd >= 0 ? req->body_len : req->body.len;
+
+	if (strcmp(req->method, "GET") == 0) {
+		ok = curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) == CURLE_OK;
+	} else if (strcmp(req->method, "HEAD") == 0) {
+		ok = curl_easy_setopt(e, CURLOPT_NOBODY, 1L) == CURLE_OK;
+	} else if (strcmp(req->method, "DELETE") == 0) {
+		ok = curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE") == CURLE_OK;
+	} else if (strcmp(req->method, "POST") == 0) {
+		/*
+		 * POST bodies come from memory as POSTFIELDS: libcurl's SigV4 hashes
+		 * exactly those bytes for the payload hash.
+		 */
+		SB_ENSURE_MSG(req->body_fd < 0, SB_ERR_INVALID_ARG, "%s: POST body must be in memory",
+			      req->op);
+		ok = curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+				      req->body.ptr != NULL ? (const char *)req->body.ptr : "") ==
+			     CURLE_OK;
+	} else if (strcmp(req->method, "PUT") == 0) {
+		/* PUT bodies stream through on_read, from memory or a file. */
+		ok = curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_READDATA, x) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_SEEKDATA, x) == CURLE_OK;
+	} else {
+		SB_BAIL_MSG(SB_ERR_INVALID_ARG, "%s: unsupported method", req->op);
+	}
+	SB_ENSURE_MSG(ok, SB_ERR_INTERNAL, "%s: curl option rejected", req->op);
+	return SB_OK_RESULT;
+}
+
+static SB_RESULT check_request(const struct sb_http_request *req)
+{
+	SB_ENSURE_REF(req);
+	SB_ENSURE_MSG(req->op != NULL && req->method != NULL && req->url != NULL,
+		      SB_ERR_INVALID_ARG, "HTTP request needs op, method and url");
+	SB_ENSURE_MSG(req->out == NULL || req->out_fd < 0, SB_ERR_INVALID_ARG,
+		      "%s: one response sink only", req->op);
+	if (req->sign != NULL) {
+		/* libcurl's SigV4 would otherwise sign a default form content type. */
+		SB_ENSURE_MSG(req->content_type != NULL, SB_ERR_INVALID_ARG,
+			      "%s: signed requests need an explicit Content-Type", req->op);
+		SB_ENSURE_MSG(req->sign->service != NULL && sb_aws_region_valid(req->sign->region),
+			      SB_ERR_AWS_NO_REGION, "%s: signing needs a service and a region",
+			      req->op);
+		SB_ENSURE_MSG(sb_aws_creds_present(req->sign->creds), SB_ERR_AWS_NO_CREDENTIALS,
+			      "%s: signing needs credentials", req->op);
+	}
+	return SB_OK_RESULT;
+}
+
+/* Once per request: payload hash, header list, resolve list. */
+static SB_RESULT xfer_begin(struct xfer *x)
+{
+	SB_GUARD(check_request(x->req));
+	if (x->req->payload_hash)
+		SB_GUARD(body_sha256_hex(x->req, x->payload_hash));
+	SB_GUARD(build_headers(x));
+	if (x->cfg->vsock)
+		SB_GUARD(build_resolve(x));
+	return SB_OK_RESULT;
+}
+
+static void xfer_end(struct xfer *x)
+{
+	slist_free_wiped(x->hdrs);
+	x->hdrs = NULL;
+	curl_slist_free_all(x->resolve);
+	x->resolve = NULL;
+	sb_buf_cleanup(&x->errbody);
+	if (x->easy != NULL) {
+		/* Drop libcurl's copies of the credentials; connections stay alive. */
+		curl_easy_reset(x->easy);
+	}
+}
+
+#define SETOPT(e, opt, val)                                                                        \
+	do {                                                                                       \
+		if (curl_easy_setopt((e), (opt), (val)) != CURLE_OK)                               \
+			SB_BAIL_MSG(SB_ERR_INTERNAL, "%s: curl rejected option %s", req->op, #opt); \
+	} while (0)
+
+static SB_RESULT setopt_common(struct xfer *x)
+{
+	const struct sb_http_request *req = x->req;
+	const struct sb_http_config *cfg = x->cfg;
+	const char *ca = getenv("SSL_CERT_FILE");
+	CURL *e = x->easy;
+
+	if (ca == NULL || ca[0] == '\0')
+		ca = getenv("CURL_CA_BUNDLE");
+	SETOPT(e, CURLOPT_URL, req->url);
+	SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(e, CURLOPT_VERBOSE, 0L);
+	SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (ca != NULL && ca[0] != '\0')
+		SETOPT(e, CURLOPT_CAINFO, ca);
+	SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+	SETOPT(e, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+	if (cfg->low_speed_time_s > 0) {
+		SETOPT(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		SETOPT(e, CURLOPT_LOW_SPEED_TIME, (long)cfg->low_speed_time_s);
+	}
+	SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	SETOPT(e, CURLOPT_ERRORBUFFER, x->curl_err);
+	SETOPT(e, CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(e, CURLOPT_WRITEDATA, x);
+	SETOPT(e, CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(e, CURLOPT_HEADERDATA, x);
+	SETOPT(e, CURLOPT_HTTPHEADER, x->hdrs);
+	SETOPT(e, CURLOPT_PRIVATE, (void *)x);
+	return SB_OK_RESULT;
+}
+
+static SB_RESULT setopt_sign_and_socket(struct xfer *x)
+{
+	const struct sb_http_request *req = x->req;
+	CURL *e = x->easy;
+
+	if (req->sign != NULL) {
+		char sigv4[128];
+		int n = snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:%s", req->sign->region,
+				 req->sign->service);
+		SB_ENSURE(n > 0 && (size_t)n < sizeof(sigv4), SB_ERR_INVALID_ARG);
+		SETOPT(e, CURLOPT_AWS_SIGV4, sigv4);
+		/* Separate options: a secret key is never joined into a "user:pass" string. */
+		SETOPT(e, CURLOPT_USERNAME, req->sign->creds->access_key_id);
+		SETOPT(e, CURLOPT_PASSWORD, sb_buf_cstr(&req->sign->creds->secret));
+	}
+	if (x->cfg->vsock) {
+		SETOPT(e, CURLOPT_RESOLVE, x->resolve);
+		SETOPT(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		SETOPT(e, CURLOPT_OPENSOCKETDATA, x);
+		SETOPT(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+		SETOPT(e, CURLOPT_SOCKOPTDATA, x);
+	}
+	return SB_OK_RESULT;
+}
+
+/* Once per attempt: a clean handle (connections survive curl_easy_reset). */
+static SB_RESULT xfer_attempt_setup(struct xfer *x)
+{
+	const struct sb_http_request *req = x->req;
+
+	curl_easy_reset(x->easy);
+	x->upload_off = 0;
+	x->status = 0;
+	x->too_large = false;
+	x->io_error = false;
+	x->headers_too_large = false;
+	x->curl_err[0] = '\0';
+	x->vsock_err[0] = '\0';
+	sb_buf_reset(&x->errbody);
+	x->resp->status = 0;
+	x->resp->body_bytes = 0;
+	sb_buf_reset(&x->resp->headers);
+	if (req->out != NULL)
+		sb_buf_reset(req->out);
+	if (req->out_fd >= 0 && ftruncate(req->out_fd, 0) != 0)
+		SB_BAIL_MSG(SB_ERR_IO, "%s: truncating the output: %s", req->op, strerror(errno));
+	SB_GUARD(setopt_common(x));
+	SB_GUARD(setopt_sign_and_socket(x));
+	SB_GUARD(set_method(x));
+	return SB_OK_RESULT;
+}
+
+/* Stores the current thread error into resp. */
+static void store_error(struct sb_http_response *resp)
+{
+	resp->error = sb_error_code() != SB_OK ? sb_error_code() : SB_ERR_INTERNAL;
+	(void)snprintf(resp->detail, sizeof(resp->detail), "%s", sb_error_detail());
+}
+
+static bool contains(const char *hay, struct sb_slice needle)
+{
+	return needle.len > 0 && memmem(hay, strlen(hay), needle.ptr, needle.len) != NULL;
+}
+
+/* Never let a server echo credentials into an error detail. */
+static void redact(struct xfer *x)
+{
+	const struct sb_http_sign *s = x->req->sign;
+
+	if (s == NULL)
+		return;
+	if (contains(x->resp->detail, sb_buf_slice(&s->creds->secret)) ||
+	    contains(x->resp->detail, sb_buf_slice(&s->creds->token)) ||
+	    contains(x->resp->aws_error.message, sb_buf_slice(&s->creds->secret)) ||
+	    contains(x->resp->aws_error.message, sb_buf_slice(&s->creds->token))) {
+		sb_wipe(x->resp->detail, sizeof(x->resp->detail));
+		sb_wipe(x->resp->aws_error.message, sizeof(x->resp->aws_error.message));
+		(void)snprintf(x->resp->detail, sizeof(x->resp->detail), "%s: %s (HTTP %ld)",
+			       x->req->op, XFER_CLEAN_DETAIL, x->resp->status);
+	}
+}
+
+/* Transport failures: which are worth another attempt. */
+static int curl_code_error(CURLcode cc, bool *retry)
+{
+	switch (cc) {
+	case CURLE_COULDNT_CONNECT:
+		*retry = true;
+		return SB_ERR_HTTP_CONNECT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+		*retry = false;
+		return SB_ERR_HTTP_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT:
+		*retry = true;
+		return SB_ERR_TIMEOUT;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+		*retry = true;
+		return SB_ERR_HTTP;
+	default:
+		*retry = false;
+		return SB_ERR_HTTP;
+	}
+}
+
+static bool xfer_finish_transport(struct xfer *x, CURLcode cc)
+{
+	struct sb_http_response *r = x->resp;
+	const char *op = x->req->op;
+	bool retry = false;
+
+	if (x->too_large || x->headers_too_large) {
+		r->error = SB_ERR_TOO_LARGE;
+		(void)snprintf(r->detail, sizeof(r->detail), "%s: response %s larger than allowed",
+			       op, x->too_large ? "body" : "headers");
+		return false;
+	}
+	if (x->io_error) {
+		r->error = SB_ERR_IO;
+		(void)snprintf(r->detail, sizeof(r->detail), "%s: local file I/O failed", op);
+		return false;
+	}
+	r->error = curl_code_error(cc, &retry);
+	(void)snprintf(r->detail, sizeof(r->detail), "%s: %s", op,
+		       x->vsock_err[0] != '\0'  ? x->vsock_err
+		       : x->curl_err[0] != '\0' ? x->curl_err
+						: curl_easy_strerror(cc));
+	return retry;
+}
+
+static bool xfer_finish_status(struct xfer *x)
+{
+	struct sb_http_response *r = x->resp;
+	struct sb_aws_error *ae = &r->aws_error;
+	const char *op = x->req->op;
+
+	sb_aws_error_parse(x->req->error_format, sb_buf_slice(&x->errbody), ae);
+	r->error = sb_aws_error_classify(ae->code, r->status);
+	if (ae->code[0] != '\0' && ae->message[0] != '\0')
+		(void)snprintf(r->detail, sizeof(r->detail), "%s: %s: %s (HTTP %ld)", op, ae->code,
+			       ae->message, r->status);
+	else if (ae->code[0] != '\0')
+		(void)snprintf(r->detail, sizeof(r->detail), "%s: %s (HTTP %ld)", op, ae->code,
+			       r->status);
+	else
+		(void)snprintf(r->detail, sizeof(r->detail), "%s: HTTP %ld", op, r->status);
+	return r->status >= 500 || sb_aws_error_is_throttle(ae->code, r->status);
+}
+
+/* Classifies an attempt; returns whether it may be retried. Sets resp->error/detail. */
+static bool xfer_finish(struct xfer *x, CURLcode cc)
+{
+	struct sb_http_response *r = x->resp;
+	bool retry;
+
+	(void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	r->error = SB_OK;
+	r->detail[0] = '\0';
+	memset(&r->aws_error, 0, sizeof(r->aws_error));
+	if (cc == CURLE_OK && r->status >= 200 && r->status < 300 && !x->too_large)
+		retry = false;
+	else if (cc != CURLE_OK || x->too_large || x->headers_too_large || x->io_error)
+		retry = xfer_finish_transport(x, cc);
+	else
+		retry = xfer_finish_status(x);
+	redact(x);
+	sb_log_debug("%s: %s -> HTTP %ld (attempt %u)%s", x->req->op, x->req->method, r->status,
+		     r->attempts, r->error == SB_OK ? "" : " failed");
+	return retry;
+}
+
+static void note_attempts(struct sb_http_response *r)
+{
+	size_t n = strlen(r->detail);
+
+	if (r->error != SB_OK && r->attempts > 1 && n < sizeof(r->detail))
+		(void)snprintf(r->detail + n, sizeof(r->detail) - n, " after %u attempts",
+			       r->attempts);
+}
+
+/* Full jitter: a uniformly random wait in [0, min(max, base * 2^(attempt-1))). */
+static uint64_t backoff_ms(const struct sb_http_config *cfg, uint32_t attempt)
+{
+	uint64_t cap = cfg->backoff_base_ms;
+	uint32_t r = 0;
+
+	for (uint32_t i = 1; i < attempt && cap < cfg->backoff_max_ms; i++)
+		cap *= 2;
+	if (cap > cfg->backoff_max_ms)
+		cap = cfg->backoff_max_ms;
+	if (cap == 0 || !sb_ok(sb_random_bytes(&r, sizeof(r)))) {
+		sb_error_clear();
+		return cap / 2;
+	}
+	return r % cap;
+}
+
+static void backoff_wait(uint64_t ms)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* ---- single client ---------------------------------------------------- */
+
+struct sb_http_client {
+	struct sb_http_config cfg;
+	CURL *easy;
+};
+
+SB_RESULT sb_http_client_new(const struct sb_http_config *cfg, struct sb_http_client **out)
+{
+	struct sb_http_client *c;
+
+	SB_ENSURE_REF(cfg);
+	SB_ENSURE_REF(out);
+	SB_GUARD(curl_ready());
+	SB_ENSURE_MSG(cfg->max_attempts >= 1 && cfg->max_attempts <= 10, SB_ERR_INVALID_ARG,
+		      "max_attempts must be 1..10");
+	c = calloc(1, sizeof(*c));
+	SB_ENSURE(c != NULL, SB_ERR_NOMEM);
+	c->cfg = *cfg;
+	c->easy = curl_easy_init();
+	if (c->easy == NULL) {
+		free(c);
+		SB_BAIL(SB_ERR_NOMEM);
+	}
+	*out = c;
+	return SB_OK_RESULT;
+}
+
+void sb_http_client_free(struct sb_http_client *c)
+{
+	if (c == NULL)
+		return;
+	curl_easy_cleanup(c->easy);
+	free(c);
+}
+
+SB_RESULT sb_http_send(struct sb_http_client *c, const struct sb_http_request *req,
+		       struct sb_http_response *resp)
+{
+	struct xfer x = {.easy = NULL, .req = req, .resp = resp};
+
+	SB_ENSURE_REF(c);
+	SB_ENSURE_REF(resp);
+	x.easy = c->easy;
+	x.cfg = &c->cfg;
+	sb_buf_init(&x.errbody, SB_HTTP_ERROR_BODY_MAX);
+	response_reset(resp);
+	resp->attempts = 0;
+	if (!sb_ok(xfer_begin(&x))) {
+		store_error(resp);
+		xfer_end(&x);
+		return sb_http_response_result(resp);
+	}
+	for (;;) {
+		resp->attempts++;
+		if (!sb_ok(xfer_attempt_setup(&x))) {
+			store_error(resp);
+			break;
+		}
+		CURLcode cc = curl_easy_perform(c->easy);
+		if (!xfer_finish(&x, cc) || resp->attempts >= c->cfg.max_attempts)
+			break;
+		backoff_wait(backoff_ms(&c->cfg, resp->attempts));
+	}
+	note_attempts(resp);
+	xfer_end(&x);
+	return sb_http_response_result(resp);
+}
+
+/* ---- multi runner ------------------------------------------------------ */
+
+enum slot_state {
+	SLOT_FREE,
+	SLOT_RUNNING,
+	SLOT_BACKOFF,
+};
+
+struct multi_item {
+	const struct sb_http_request *req;
+	struct sb_http_response *resp;
+};
+
+struct sb_http_multi {
+	struct sb_http_config cfg;
+	CURLM *cm;
+	uint32_t n_slots;
+	struct xfer *slots;
+	enum slot_state *state;
+	struct multi_item *queue;
+	size_t n_queue, cap_queue, next;
+};
+
+SB_RESULT sb_http_multi_new(const struct sb_http_config *cfg, uint32_t max_parallel,
+			    struct sb_http_multi **out)
+{
+	struct sb_http_multi *m;
+
+	SB_ENSURE_REF(cfg);
+	SB_ENSURE_REF(out);
+	SB_ENSURE_MSG(max_parallel >= 1 && max_parallel <= 64, SB_ERR_INVALID_ARG,
+		      "max_parallel must be 1..64");
+	SB_ENSURE_MSG(cfg->max_attempts >= 1 && cfg->max_attempts <= 10, SB_ERR_INVALID_ARG,
+		      "max_attempts must be 1..10");
+	SB_GUARD(curl_ready());
+	m = calloc(1, sizeof(*m));
+	SB_ENSURE(m != NULL, SB_ERR_NOMEM);
+	m->cfg = *cfg;
+	m->n_slots = max_parallel;
+	m->cm = curl_multi_init();
+	m->slots = calloc(max_parallel, sizeof(*m->slots));
+	m->state = calloc(max_parallel, sizeof(*m->state));
+	if (m->cm == NULL || m->slots == NULL || m->state == NULL) {
+		sb_http_multi_free(m);
+		SB_BAIL(SB_ERR_NOMEM);
+	}
+	(void)curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_parallel);
+	for (uint32_t i = 0; i < max_parallel; i++) {
+		m->slots[i].easy = curl_easy_init();
+		if (m->slots[i].easy == NULL) {
+			sb_http_multi_free(m);
+			SB_BAIL(SB_ERR_NOMEM);
+		}
+	}
+	*out = m;
+	return SB_OK_RESULT;
+}
+
+void sb_http_multi_free(struct sb_http_multi *m)
+{
+	if (m == NULL)
+		return;
+	for (uint32_t i = 0; m->slots != NULL && i < m->n_slots; i++)
+		if (m->slots[i].easy != NULL)
+			curl_easy_cleanup(m->slots[i].easy);
+	if (m->cm != NULL)
+		curl_multi_cleanup(m->cm);
+	free(m->slots);
+	free(m->state);
+	free(m->queue);
+	free(m);
+}
+
+SB_RESULT sb_http_multi_add(struct sb_http_multi *m, const struct sb_http_request *req,
+			    struct sb_http_response *resp)
+{
+	SB_ENSURE_REF(m);
+	SB_ENSURE_REF(req);
+	SB_ENSURE_REF(resp);
+	if (m->n_queue == m->cap_queue) {
+		size_t cap = m->cap_queue == 0 ? 16 : m->cap_queue * 2;
+		void *q;
+		SB_GUARD(sb_mul_size(cap, sizeof(*m->queue), &(size_t){0}));
+		q = realloc(m->queue, cap * sizeof(*m->queue));
+		SB_ENSURE(q != NULL, SB_ERR_NOMEM);
+		m->queue = q;
+		m->cap_queue = cap;
+	}
+	m->queue[m->n_queue++] = (struct multi_item){.req = req, .resp = resp};
+	return SB_OK_RESULT;
+}
+
+/* Starts one attempt of slot i; on a set-up failure the item is finished. */
+static void multi_start_attempt(struct sb_http_multi *m, uint32_t i)
+{
+	struct xfer *x = &m->slots[i];
+
+	x->resp->attempts++;
+	if (!sb_ok(xfer_attempt_setup(x))) {
+		store_error(x->resp);
+		xfer_end(x);
+		m->state[i] = SLOT_FREE;
+		return;
+	}
+	if (curl_multi_add_handle(m->cm, x->easy) != CURLM_OK) {
+		x->resp->error = SB_ERR_INTERNAL;
+		(void)snprintf(x->resp->detail, sizeof(x->resp->detail),
+			       "%s: curl_multi_add_handle failed", x->req->op);
+		xfer_end(x);
+		m->state[i] = SLOT_FREE;
+		return;
+	}
+	m->state[i] = SLOT_RUNNING;
+}
+
+/* Fills free slots from the queue and starts retries that are due. */
+static void multi_fill(struct sb_http_multi *m, uint64_t now)
+{
+	for (uint32_t i = 0; i < m->n_slots; i++) {
+		struct xfer *x = &m->slots[i];
+		if (m->state[i] == SLOT_BACKOFF && now >= x->not_before_ns) {
+			multi_start_attempt(m, i);
+			continue;
+		}
+		while (m->state[i] == SLOT_FREE && m->next < m->n_queue) {
+			struct multi_item *it = &m->queue[m->next++];
+			CURL *easy = x->easy;
+			*x = (struct xfer){.easy = easy, .req = it->req, .resp = it->resp,
+					   .cfg = &m->cfg};
+			sb_buf_init(&x->errbody, SB_HTTP_ERROR_BODY_MAX);
+			response_reset(it->resp);
+			it->resp->attempts = 0;
+			if (!sb_ok(xfer_begin(x))) {
+				store_error(it->resp);
+				xfer_end(x);
+				continue;
+			}
+			multi_start_attempt(m, i);
+		}
+	}
+}
+
+/* Handles finished transfers; returns how many finished. */
+static unsigned multi_drain(struct sb_http_multi *m)
+{
+	CURLMsg *msg;
+	int left;
+	unsigned done = 0;
+
+	while ((msg = curl_multi_info_read(m->cm, &left)) != NULL) {
+		struct xfer *x = NULL;
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+		CURLcode cc = msg->data.result;
+		(void)curl_multi_remove_handle(m->cm, msg->easy_handle);
+		if (x == NULL)
+			continue;
+		uint32_t i = (uint32_t)(x - m->slots);
+		done++;
+		if (xfer_finish(x, cc) && x->resp->attempts < m->cfg.max_attempts) {
+			x->not_before_ns = sb_time_mono_ns() +
+					   backoff_ms(&m->cfg, x->resp->attempts) * 1000000u;
+			m->state[i] = SLOT_BACKOFF;
+			continue;
+		}
+		note_attempts(x->resp);
+		xfer_end(x);
+		m->state[i] = SLOT_FREE;
+	}
+	return done;
+}
+
+/* How long to wait: until activity, or until the earliest retry is due. */
+static int multi_wait_ms(const struct sb_http_multi *m, uint64_t now, bool *active)
+{
+	uint64_t wait = 1000;
+
+	*active = false;
+	for (uint32_t i = 0; i < m->n_slots; i++) {
+		if (m->state[i] == SLOT_RUNNING)
+			*active = true;
+		if (m->state[i] == SLOT_BACKOFF) {
+			uint64_t due = m->slots[i].not_before_ns;
+			uint64_t ms = due > now ? (due - now + 999999u) / 1000000u : 0;
+			*active = true;
+			if (ms < wait)
+				wait = ms;
+		}
+	}
+	return (int)wait;
+}
+
+SB_RESULT sb_http_multi_run(struct sb_http_multi *m)
+{
+	SB_ENSURE_REF(m);
+	for (;;) {
+		bool active;
+		int running = 0;
+		multi_fill(m, sb_time_mono_ns());
+		int wait = multi_wait_ms(m, sb_time_mono_ns(), &active);
+		if (!active && m->next >= m->n_queue)
+			break;
+		SB_ENSURE_MSG(curl_multi_perform(m->cm, &running) == CURLM_OK, SB_ERR_INTERNAL,
+			      "curl_multi_perform failed");
+		if (multi_drain(m) > 0)
+			continue;
+		/* Event-driven: wakes on socket activity; the timeout is the retry backoff. */
+		SB_ENSURE_MSG(curl_multi_poll(m->cm, NULL, 0, wait, NULL) == CURLM_OK,
+			      SB_ERR_INTERNAL, "curl_multi_poll failed");
+	}
+	m->n_queue = 0;
+	m->next = 0;
+	return SB_OK_RESULT;
+}

@@ -1,0 +1,358 @@
+#include "host/sb_proxy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/sb_log.h"
+#include "common/sb_parse.h"
+#include "wire/sb_vsock.h"
+
+struct sb_proxy {
+	struct sb_proxy_config cfg;
+	int lfd;
+	int stop_fd; /* eventfd: readable once stop was asked, for every poller */
+	pthread_mutex_t mu;
+	pthread_cond_t idle;
+	uint32_t active;
+	uint64_t accepted;
+};
+
+/* One direction of a relay: bytes read from `from`, not yet written to `to`. */
+struct pipe_dir {
+	uint8_t buf[SB_PROXY_BUF];
+	size_t off, len;
+	bool eof;      /* `from` reached EOF */
+	bool shut;     /* shutdown(to, SHUT_WR) done */
+};
+
+struct relay {
+	struct sb_proxy *p;
+	int a; /* vsock side */
+	int b; /* TCP side */
+	struct pipe_dir ab, ba;
+	uint64_t bytes_ab, bytes_ba;
+};
+
+SB_RESULT sb_proxy_parse_target(const char *target, struct sb_proxy_config *cfg)
+{
+	const char *colon, *host = target;
+	size_t hlen;
+	uint32_t port;
+
+	SB_ENSURE_REF(target);
+	SB_ENSURE_REF(cfg);
+	if (target[0] == '[') {
+		const char *rb = strchr(target, ']');
+		SB_ENSURE_MSG(rb != NULL && rb[1] == ':', SB_ERR_INVALID_ARG,
+			      "target must be HOST:PORT or [IPv6]:PORT");
+		host = target + 1;
+		hlen = (size_t)(rb - host);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(target, ':');
+		SB_ENSURE_MSG(colon != NULL && strchr(target, ':') == colon, SB_ERR_INVALID_ARG,
+			      "target must be HOST:PORT or [IPv6]:PORT");
+		hlen = (size_t)(colon - target);
+	}
+	SB_ENSURE_MSG(hlen >= 1 && hlen <= SB_PROXY_HOST_MAX, SB_ERR_INVALID_ARG,
+		      "target host must be 1..%d characters", SB_PROXY_HOST_MAX);
+	for (size_t i = 0; i < hlen; i++)
+		SB_ENSURE_MSG(host[i] > 0x20 && host[i] < 0x7f && host[i] != '/', SB_ERR_INVALID_ARG,
+			      "invalid character in target host");
+	SB_GUARD(sb_parse_u32_str(colon + 1, 1, 65535, &port));
+	memcpy(cfg->host, host, hlen);
+	cfg->host[hlen] = '\0';
+	cfg->port = (uint16_t)port;
+	return SB_OK_RESULT;
+}
+
+SB_RESULT sb_proxy_new(const struct sb_proxy_config *cfg, struct sb_proxy **out)
+{
+	struct sb_proxy *p;
+	sb_result rc;
+
+	SB_ENSURE_REF(cfg);
+	SB_ENSURE_REF(out);
+	SB_ENSURE_MSG(cfg->host[0] != '\0' && cfg->port != 0, SB_ERR_INVALID_ARG,
+		      "proxy needs a target host:port");
+	p = calloc(1, sizeof(*p));
+	SB_ENSURE(p != NULL, SB_ERR_NOMEM);
+	p->cfg = *cfg;
+	if (p->cfg.max_conns == 0)
+		p->cfg.max_conns = SB_PROXY_DEFAULT_CONNS;
+	p->lfd = -1;
+	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->stop_fd < 0 || pthread_mutex_init(&p->mu, NULL) != 0 ||
+	    pthread_cond_init(&p->idle, NULL) != 0) {
+		free(p);
+		SB_BAIL_MSG(SB_ERR_INTERNAL, "proxy: cannot set up synchronisation");
+	}
+	rc = sb_vsock_listen(cfg->listen_port, &p->lfd);
+	if (!sb_ok(rc)) {
+		sb_proxy_free(p);
+		return rc;
+	}
+	*out = p;
+	return SB_OK_RESULT;
+}
+
+void sb_proxy_free(struct sb_proxy *p)
+{
+	if (p == NULL)
+		return;
+	if (p->lfd >= 0)
+		close(p->lfd);
+	if (p->stop_fd >= 0)
+		close(p->stop_fd);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->idle);
+	free(p);
+}
+
+void sb_proxy_stop(struct sb_proxy *p)
+{
+	uint64_t one = 1;
+
+	/* write(2) on an eventfd is async-signal-safe. */
+	if (p != NULL && write(p->stop_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+uint64_t sb_proxy_accepted(struct sb_proxy *p)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&p->mu);
+	n = p->accepted;
+	pthread_mutex_unlock(&p->mu);
+	return n;
+}
+
+static bool set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl >= 0 && fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0;
+}
+
+/* Waits for a non-blocking connect, or the stop signal. */
+static bool connect_wait(int fd, int stop_fd)
+{
+	struct pollfd pf[2] = {{.fd = fd, .events = POLLOUT}, {.fd = stop_fd, .events = POLLIN}};
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	for (;;) {
+		int n = poll(pf, 2, SB_PROXY_CONNECT_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || (pf[1].revents & POLLIN))
+			return false;
+		break;
+	}
+	return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+}
+
+/* A TCP connection to the one allowed target (each address in turn). */
+static int connect_target(const struct sb_proxy *p)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
+	char port[8];
+	int fd = -1;
+
+	(void)snprintf(port, sizeof(port), "%u", p->cfg.port);
+	if (getaddrinfo(p->cfg.host, port, &hints, &res) != 0)
+		return -1;
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0)
+			continue;
+		if (set_nonblock(fd) &&
+		    (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
+		     (errno == EINPROGRESS && connect_wait(fd, p->stop_fd))))
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* Moves bytes from -> d -> to as far as the sockets allow. false: the relay is broken. */
+static bool pump(int from, int to, struct pipe_dir *d, short rev_from, short rev_to,
+		 uint64_t *count)
+{
+	if ((rev_from & (POLLIN | POLLHUP | POLLERR)) && !d->eof && d->len < SB_PROXY_BUF) {
+		size_t start = d->off + d->len;
+		if (d->off > 0 && start >= SB_PROXY_BUF / 2) {
+			memmove(d->buf, d->buf + d->off, d->len);
+			d->off = 0;
+			start = d->len;
+		}
+		ssize_t n = recv(from, d->buf + start, SB_PROXY_BUF - start, 0);
+		if (n == 0)
+			d->eof = true;
+		else if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return false;
+		else if (n > 0)
+			d->len += (size_t)n;
+	}
+	if ((rev_to & POLLOUT) && d->len > 0) {
+		ssize_t n = send(to, d->buf + d->off, d->len, MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return false;
+		if (n > 0) {
+			d->off += (size_t)n;
+			d->len -= (size_t)n;
+			*count += (uint64_t)n;
+			if (d->len == 0)
+				d->off = 0;
+		}
+	}
+	/* Half-close: forward EOF once everything before it was delivered. */
+	if (d->eof && d->len == 0 && !d->shut) {
+		(void)shutdown(to, SHUT_WR);
+		d->shut = true;
+	}
+	return true;
+}
+
+static short want(const struct pipe_dir *in, const struct pipe_dir *out)
+{
+	short ev = 0;
+
+	if (!in->eof && in->off + in->len < SB_PROXY_BUF)
+		ev |= POLLIN;
+	if (out->len > 0)
+		ev |= POLLOUT;
+	return ev;
+}
+
+static void relay_loop(struct relay *r)
+{
+	struct pollfd pf[3] = {{.fd = r->a}, {.fd = r->b}, {.fd = r->p->stop_fd, .events = POLLIN}};
+
+	while (!(r->ab.shut && r->ba.shut)) {
+		pf[0].events = want(&r->ab, &r->ba);
+		pf[1].events = want(&r->ba, &r->ab);
+		pf[0].revents = pf[1].revents = pf[2].revents = 0;
+		int n = poll(pf, 3, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (pf[2].revents & POLLIN))
+			return;
+		if ((pf[0].revents | pf[1].revents) & POLLNVAL)
+			return;
+		if (!pump(r->a, r->b, &r->ab, pf[0].revents, pf[1].revents, &r->bytes_ab) ||
+		    !pump(r->b, r->a, &r->ba, pf[1].revents, pf[0].revents, &r->bytes_ba))
+			return;
+	}
+}
+
+static void *relay_main(void *arg)
+{
+	struct relay *r = arg;
+	struct sb_proxy *p = r->p;
+
+	r->b = connect_target(p);
+	if (r->b < 0) {
+		sb_log_warn("proxy: cannot connect to %s:%u", p->cfg.host, p->cfg.port);
+	} else if (set_nonblock(r->a)) {
+		relay_loop(r);
+		sb_log_debug("proxy: connection closed (%llu bytes out, %llu bytes back)",
+			     (unsigned long long)r->bytes_ab, (unsigned long long)r->bytes_ba);
+	}
+	close(r->a);
+	if (r->b >= 0)
+		close(r->b);
+	free(r);
+	pthread_mutex_lock(&p->mu);
+	if (--p->active == 0)
+		pthread_cond_broadcast(&p->idle);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void start_relay(struct sb_proxy *p, int fd)
+{
+	struct relay *r;
+	pthread_t t;
+	pthread_attr_t attr;
+	bool full;
+
+	pthread_mutex_lock(&p->mu);
+	full = p->active >= p->cfg.max_conns;
+	if (!full) {
+		p->active++;
+		p->accepted++;
+	}
+	pthread_mutex_unlock(&p->mu);
+	r = full ? NULL : calloc(1, sizeof(*r));
+	if (r == NULL) {
+		sb_log_warn("proxy: refusing a connection (%s)", full ? "too many" : "out of memory");
+		close(fd);
+		goto undo;
+	}
+	r->p = p;
+	r->a = fd;
+	r->b = -1;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, relay_main, r) == 0) {
+		pthread_attr_destroy(&attr);
+		return;
+	}
+	pthread_attr_destroy(&attr);
+	close(fd);
+	free(r);
+undo:
+	if (!full) {
+		pthread_mutex_lock(&p->mu);
+		if (--p->active == 0)
+			pthread_cond_broadcast(&p->idle);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
+
+SB_RESULT sb_proxy_run(struct sb_proxy *p)
+{
+	struct pollfd pf[2];
+
+	SB_ENSURE_REF(p);
+	pf[0] = (struct pollfd){.fd = p->lfd, .events = POLLIN};
+	pf[1] = (struct pollfd){.fd = p->stop_fd, .events = POLLIN};
+	sb_log_info("proxy: relaying vsock port %u to %s:%u", p->cfg.listen_port, p->cfg.host,
+		    p->cfg.port);
+	for (;;) {
+		int n = poll(pf, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		SB_ENSURE_MSG(n > 0, SB_ERR_IO, "proxy: poll: %s", strerror(errno));
+		if (pf[1].revents & POLLIN)
+			break;
+		if (!(pf[0].revents & POLLIN))
+			continue;
+		int fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+				sb_log_warn("proxy: accept: %s", strerror(errno));
+			continue;
+		}
+		start_relay(p, fd);
+	}
+	/* Stop: relays see stop_fd readable and end; wait for the last one. */
+	pthread_mutex_lock(&p->mu);
+	while (p->active > 0)
+		pthread_cond_wait(&p->idle, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	return SB_OK_RESULT;
+}
