@@ -1,0 +1,400 @@
+#include "kmsd/sb_kstore.h"
+
+#include "common/sb_file.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/sb_mem.h"
+
+struct sb_kstore {
+	sqlite3 *db;
+	pthread_mutex_t lock;
+};
+
+static const char schema[] =
+	"CREATE TABLE IF NOT EXISTS keys ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" material BLOB NOT NULL,"
+	" creation_ms INTEGER NOT NULL,"
+	" enabled INTEGER NOT NULL,"
+	" description TEXT NOT NULL,"
+	" policy TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS aliases ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" key_id TEXT NOT NULL REFERENCES keys(id),"
+	" creation_ms INTEGER NOT NULL) WITHOUT ROWID;";
+
+void sb_kstore_key_init(struct sb_kstore_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	sb_buf_init(&key->description, SB_KSTORE_MAX_DESC);
+	sb_buf_init(&key->policy, 32768);
+}
+
+void sb_kstore_key_cleanup(struct sb_kstore_key *key)
+{
+	if (key == NULL)
+		return;
+	sb_wipe(key->material, sizeof(key->material));
+	sb_buf_cleanup(&key->description);
+	sb_buf_cleanup(&key->policy);
+}
+
+/* The SQLite message is about the database, never about key contents. */
+static sb_result db_error(struct sb_kstore *s, const char *what, const char *where)
+{
+	return sb_error_recordf(SB_ERR_KMS_STORE, where, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+#define DB_BAIL(s, what) return db_error((s), (what), SB_HERE)
+
+static SB_RESULT exec(struct sb_kstore *s, const char *sql)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		DB_BAIL(s, sql);
+	return SB_OK_RESULT;
+}
+
+static SB_RESULT configure(struct sb_kstore *s)
+{
+	/* WAL + synchronous=FULL: a COMMIT is on disk (WAL fsynced) before it
+	 * returns, which is what "no acknowledged write is lost" needs. */
+	SB_GUARD(exec(s, "PRAGMA journal_mode=WAL;"));
+	SB_GUARD(exec(s, "PRAGMA synchronous=FULL;"));
+	SB_GUARD(exec(s, "PRAGMA foreign_keys=ON;"));
+	SB_GUARD(exec(s, "PRAGMA busy_timeout=5000;"));
+	return exec(s, schema);
+}
+
+SB_RESULT sb_kstore_open(const char *dir, struct sb_kstore **out)
+{
+	struct sb_kstore *s = NULL;
+	char path[4096];
+	sb_result rc = SB_OK_RESULT;
+	int fd, n;
+
+	SB_ENSURE_REF(dir);
+	SB_ENSURE_REF(out);
+	n = snprintf(path, sizeof(path), "%s/%s", dir, SB_KSTORE_FILE);
+	SB_ENSURE(n > 0 && (size_t)n < sizeof(path), SB_ERR_TOO_LARGE);
+	/* The data directory is ours: create it (0700) when it is missing. */
+	SB_GUARD(sb_mkdir_p(dir, 0700));
+	/* Create the file 0600 ourselves: SQLite would use the umask. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	SB_ENSURE_MSG(fd >= 0, SB_ERR_IO, "cannot open the key store in %s", dir);
+	close(fd);
+	SB_GUARD(sb_calloc(1, sizeof(*s), (void **)&s));
+	pthread_mutex_init(&s->lock, NULL);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+	    SQLITE_OK)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_KMS_STORE, out, "cannot open %s", path);
+	SB_GUARD_GOTO(rc, configure(s), out);
+	*out = s;
+	s = NULL;
+out:
+	sb_kstore_free(s);
+	return rc;
+}
+
+void sb_kstore_free(struct sb_kstore *s)
+{
+	if (s == NULL)
+		return;
+	if (s->db != NULL)
+		sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static SB_RESULT prepare(struct sb_kstore *s, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		DB_BAIL(s, "prepare");
+	return SB_OK_RESULT;
+}
+
+static SB_RESULT bind_text(struct sb_kstore *s, sqlite3_stmt *st, int i, struct sb_slice v)
+{
+	SB_ENSURE(v.len <= INT32_MAX, SB_ERR_TOO_LARGE);
+	if (sqlite3_bind_text(st, i, v.len ? (const char *)v.ptr : "", (int)v.len,
+			      SQLITE_TRANSIENT) != SQLITE_OK)
+		DB_BAIL(s, "bind");
+	return SB_OK_RESULT;
+}
+
+/* Runs a single-statement write in its own transaction; maps constraints. */
+static SB_RESULT step_write(struct sb_kstore *s, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_CONSTRAINT) {
+		int ext = sqlite3_extended_errcode(s->db);
+		if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+			SB_BAIL(SB_ERR_KMS_NOT_FOUND);
+		SB_BAIL(SB_ERR_KMS_ALREADY_EXISTS);
+	}
+	if (rc != SQLITE_DONE)
+		DB_BAIL(s, "write");
+	return SB_OK_RESULT;
+}
+
+static SB_RESULT create_key_locked(struct sb_kstore *s, const struct sb_kstore_key *k)
+{
+	sqlite3_stmt *st = NULL;
+	sb_result rc;
+
+	SB_GUARD(prepare(s,
+			 "INSERT INTO keys (id, material, creation_ms, enabled, description,"
+			 " policy) VALUES (?, ?, ?, ?, ?, ?)",
+			 &st));
+	SB_GUARD_GOTO(rc, bind_text(s, st, 1, sb_slice_str(k->id)), out);
+	/* SQLITE_TRANSIENT copies; the copy lives in SQLite's page cache. */
+	if (sqlite3_bind_blob(st, 2, k->material, sizeof(k->material), SQLITE_TRANSIENT) !=
+		    SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)k->creation_ms) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 4, k->enabled ? 1 : 0) != SQLITE_OK)
+		SB_FAIL_GOTO(rc, SB_ERR_KMS_STORE, out);
+	SB_GUARD_GOTO(rc, bind_text(s, st, 5, sb_buf_slice(&k->description)), out);
+	SB_GUARD_GOTO(rc, bind_text(s, st, 6, sb_buf_slice(&k->policy)), out);
+	rc = step_write(s, st);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+SB_RESULT sb_kstore_create_key(struct sb_kstore *s, const struct sb_kstore_key *k)
+{
+	sb_result rc;
+
+	SB_ENSURE_REF(s);
+	SB_ENSURE_REF(k);
+	pthread_mutex_lock(&s->lock);
+	/* One statement in autocommit mode is one transaction: its COMMIT
+	 * (and the fsync synchronous=FULL asks for) happens inside step. */
+	rc = create_key_locked(s, k);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static SB_RESULT copy_text_col(sqlite3_stmt *st, int col, struct sb_buf *out)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	sb_buf_reset(out);
+	return sb_buf_append(out, t != NULL ? t : (const unsigned char *)"", (size_t)(n > 0 ? n : 0));
+}
+
+static SB_RESULT get_key_locked(struct sb_kstore *s, const char *id, struct sb_kstore_key *k)
+{
+	sqlite3_stmt *st = NULL;
+	sb_result rc = SB_OK_RESULT;
+	int step;
+
+	SB_GUARD(prepare(s,
+			 "SELECT material, creation_ms, enabled, description, policy FROM keys"
+			 " WHERE id = ?",
+			 &st));
+	SB_GUARD_GOTO(rc, bind_text(s, st, 1, sb_slice_str(id)), out);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE)
+		SB_FAIL_GOTO(rc, SB_ERR_KMS_NOT_FOUND, out);
+	if (step != SQLITE_ROW)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_KMS_STORE, out, "read: %s", sqlite3_errmsg(s->db));
+	if (sqlite3_column_bytes(st, 0) != SB_AES256_KEY_LEN)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_KMS_STORE, out, "key %s has damaged material", id);
+	memcpy(k->material, sqlite3_column_blob(st, 0), SB_AES256_KEY_LEN);
+	(void)snprintf(k->id, sizeof(k->id), "%s", id);
+	k->creation_ms = (uint64_t)sqlite3_column_int64(st, 1);
+	k->enabled = sqlite3_column_int(st, 2) != 0;
+	SB_GUARD_GOTO(rc, copy_text_col(st, 3, &k->description), out);
+	SB_GUARD_GOTO(rc, copy_text_col(st, 4, &k->policy), out);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+SB_RESULT sb_kstore_get_key(struct sb_kstore *s, const char *id, struct sb_kstore_key *k)
+{
+	sb_result rc;
+
+	SB_ENSURE_REF(s);
+	SB_ENSURE_REF(id);
+	SB_ENSURE_REF(k);
+	SB_ENSURE(strlen(id) == SB_KBLOB_KEY_ID_LEN, SB_ERR_KMS_NOT_FOUND);
+	pthread_mutex_lock(&s->lock);
+	rc = get_key_locked(s, id, k);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static SB_RESULT set_policy_locked(struct sb_kstore *s, const char *id, struct sb_slice policy)
+{
+	sqlite3_stmt *st = NULL;
+	sb_result rc;
+
+	SB_GUARD(prepare(s, "UPDATE keys SET policy = ? WHERE id = ?", &st));
+	SB_GUARD_GOTO(rc, bind_text(s, st, 1, policy), out);
+	SB_GUARD_GOTO(rc, bind_text(s, st, 2, sb_slice_str(id)), out);
+	SB_GUARD_GOTO(rc, step_write(s, st), out);
+	if (sqlite3_changes(s->db) != 1)
+		SB_FAIL_GOTO(rc, SB_ERR_KMS_NOT_FOUND, out);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+SB_RESULT sb_kstore_set_policy(struct sb_kstore *s, const char *id, struct sb_slice policy)
+{
+	sb_result rc;
+
+	SB_ENSURE_REF(s);
+	SB_ENSURE_REF(id);
+	pthread_mutex_lock(&s->lock);
+	rc = set_policy_locked(s, id, policy);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static SB_RESULT resolve_locked(struct sb_kstore *s, const char *alias,
+				char out[SB_KBLOB_KEY_ID_LEN + 1])
+{
+	sqlite3_stmt *st = NULL;
+	sb_result rc = SB_OK_RESULT;
+	int step;
+
+	SB_GUARD(prepare(s, "SELECT key_id FROM aliases WHERE name = ?", &st));
+	SB_GUARD_GOTO(rc, bind_text(s, st, 1, sb_slice_str(alias)), out);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE)
+		SB_FAIL_GOTO(rc, SB_ERR_KMS_NOT_FOUND, out);
+	if (step != SQLITE_ROW || sqlite3_column_bytes(st, 0) != SB_KBLOB_KEY_ID_LEN)
+		SB_FAIL_GOTO(rc, SB_ERR_KMS_STORE, out);
+	memcpy(out, sqlite3_column_text(st, 0), SB_KBLOB_KEY_ID_LEN);
+	out[SB_KBLOB_KEY_ID_LEN] = '\0';
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+SB_RESULT sb_kstore_resolve_alias(struct sb_kstore *s, const char *alias,
+				  char out[SB_KBLOB_KEY_ID_LEN + 1])
+{
+	sb_result rc;
+
+	SB_ENSURE_REF(s);
+	SB_ENSURE_REF(alias);
+	SB_ENSURE_REF(out);
+	pthread_mutex_lock(&s->lock);
+	rc = resolve_locked(s, alias, out);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static SB_RESULT create_alias_locked(struct sb_kstore *s, const char *alias, const char *key_id,
+				     uint64_t ms)
+{
+	sqlite3_stmt *st = NULL;
+	sb_result rc;
+
+	SB_GUARD(prepare(s, "INSERT INTO aliases (name, key_id, creation_ms) VALUES (?, ?, ?)",
+			 &st));
+	SB_GUARD_GOTO(rc, bind_text(s, st, 1, sb_slice_str(alias)), out);
+	SB_GUARD_GOTO(rc, bind_text(s, st, 2, sb_slice_str(key_id)), out);
+	if (sqlite3_bind_int64(st, 3, (sqlite3_int64)ms) != SQLITE_OK)
+		SB_FAIL_GOTO(rc, SB_ERR_KMS_STORE, out);
+	rc = step_write(s, st);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+SB_RESULT sb_kstore_create_alias(struct sb_kstore *s, const char *alias, const char *key_id,
+				 uint64_t creation_ms)
+{
+	sb_result rc;
+
+	SB_ENSURE_REF(s);
+	SB_ENSURE_REF(alias);
+	SB_ENSURE_REF(key_id);
+	pthread_mutex_lock(&s->lock);
+	rc = create_alias_locked(s, alias, key_id, creation_ms);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Runs a listing query whose last two parameters are `after` and limit+1. */
+static SB_RESULT list_locked(struct sb_kstore *s, sqlite3_stmt *st, int first_param,
+			     const char *after, size_t limit, sb_kstore_visit_fn fn, void *ctx,
+			     bool *out_more)
+{
+	size_t seen = 0;
+	int step;
+
+	SB_GUARD(bind_text(s, st, first_param, sb_slice_str(after != NULL ? after : "")));
+	if (sqlite3_bind_int64(st, first_param + 1, (sqlite3_int64)limit + 1) != SQLITE_OK)
+		DB_BAIL(s, "bind");
+	*out_more = false;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (seen++ == limit) {
+			*out_more = true;
+			break;
+		}
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		const char *b = (const char *)sqlite3_column_text(st, 1);
+		SB_GUARD(fn(ctx, a != NULL ? a : "", b, (uint64_t)sqlite3_column_int64(st, 2)));
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		DB_BAIL(s, "list");
+	return SB_OK_RESULT;
+}
+
+SB_RESULT sb_kstore_list_keys(struct sb_kstore *s, const char *after, size_t limit,
+			      sb_kstore_visit_fn fn, void *ctx, bool *out_more)
+{
+	sqlite3_stmt *st = NULL;
+	sb_result rc;
+
+	SB_ENSURE_REF(s);
+	SB_ENSURE_REF(fn);
+	SB_ENSURE_REF(out_more);
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s,
+		     "SELECT id, NULL, creation_ms FROM keys WHERE id > ? ORDER BY id LIMIT ?",
+		     &st);
+	if (sb_ok(rc))
+		rc = list_locked(s, st, 1, after, limit, fn, ctx, out_more);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+SB_RESULT sb_kstore_list_aliases(struct sb_kstore *s, const char *key_id, const char *after,
+				 size_t limit, sb_kstore_visit_fn fn, void *ctx, bool *out_more)
+{
+	sqlite3_stmt *st = NULL;
+	sb_result rc;
+
+	SB_ENSURE_REF(s);
+	SB_ENSURE_REF(fn);
+	SB_ENSURE_REF(out_more);
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s,
+		     "SELECT name, key_id, creation_ms FROM aliases WHERE (?1 = '' OR key_id = ?1)"
+		     " AND name > ?2 ORDER BY name LIMIT ?3",
+		     &st);
+	if (sb_ok(rc))
+		rc = bind_text(s, st, 1, sb_slice_str(key_id != NULL ? key_id : ""));
+	if (sb_ok(rc))
+		rc = list_locked(s, st, 2, after, limit, fn, ctx, out_more);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}

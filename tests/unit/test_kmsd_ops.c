@@ -1,0 +1,739 @@
+/*
+ * Unit tests for the sealbid-kms core (sb_kmsd_handle), in-process: every
+ * request is SigV4-signed like a real client's and goes through the whole
+ * pipeline (authentication, dispatch, JSON, policy, store, Recipient).
+ * Attestation documents are made here with a test CA and checked by the
+ * project's one verifier; CiphertextForRecipient is opened with sb_cms.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "attest/sb_attest_doc.h"
+#include "common/sb_encoding.h"
+#include "common/sb_log.h"
+#include "common/sb_time.h"
+#include "crypto/sb_cms.h"
+#include "crypto/sb_ecdsa.h"
+#include "crypto/sb_rsa.h"
+#include "crypto/sb_x509.h"
+#include "kmsd/sb_kmsd.h"
+
+#define ACCT   "111122223333"
+#define ADMIN  "arn:aws:iam::111122223333:user/admin"
+#define BUYER  "arn:aws:iam::111122223333:user/buyer1"
+#define ENCL   "arn:aws:iam::111122223333:role/enclave"
+
+enum who { P_ADMIN, P_BUYER, P_ENCLAVE };
+
+static const char *const access_keys[] = {"AKIAADMIN00000000000", "AKIABUYER10000000000",
+					  "AKIAENCLAVE000000000"};
+static const char *const secrets[] = {"admin-secret", "buyer-secret", "enclave-secret"};
+
+/* ---- fixture: a test CA, an RSA recipient key, a server ---- */
+
+struct ca {
+	struct sb_ecdsa_key *root_key, *leaf_key;
+	struct sb_x509 *root, *leaf;
+};
+
+static struct {
+	char dir[64];
+	struct ca trusted, untrusted;
+	struct sb_rsa_key *rsa;
+	struct sb_kmsd_config cfg;
+	struct sb_kmsd *kmsd;
+	uint8_t pcr[3][48];
+	struct sb_buf log;
+} fx;
+
+static void make_ca(struct ca *ca, uint64_t serial)
+{
+	int64_t now = (int64_t)(sb_time_now_ms() / 1000);
+	struct sb_x509_spec root = {"test root", serial, now - 3600, now + 86400, true, -1};
+	struct sb_x509_spec leaf = {"test leaf", serial + 1, now - 3600, now + 3 * 3600, false, -1};
+
+	assert_true(sb_ok(sb_ecdsa_key_generate(SB_EC_CURVE_P384, &ca->root_key)));
+	assert_true(sb_ok(sb_ecdsa_key_generate(SB_EC_CURVE_P384, &ca->leaf_key)));
+	assert_true(sb_ok(sb_x509_create(&root, ca->root_key, NULL, ca->root_key, &ca->root)));
+	assert_true(sb_ok(sb_x509_create(&leaf, ca->leaf_key, ca->root, ca->root_key, &ca->leaf)));
+}
+
+static void free_ca(struct ca *ca)
+{
+	sb_x509_free(ca->leaf);
+	sb_x509_free(ca->root);
+	sb_ecdsa_key_free(ca->leaf_key);
+	sb_ecdsa_key_free(ca->root_key);
+}
+
+static void log_sink(void *ctx, enum sb_log_level level, const char *line)
+{
+	(void)ctx;
+	(void)level;
+	if (!sb_ok(sb_buf_append_str(&fx.log, line)) || !sb_ok(sb_buf_append_u8(&fx.log, '\n')))
+		fx.log.len = 0; /* full: the test that reads it would fail */
+}
+
+static int setup(void **state)
+{
+	char cfg[2048];
+	struct sb_buf pem = SB_BUF_INIT(8192);
+	char root_path[128];
+	FILE *f;
+
+	(void)state;
+	memset(&fx, 0, sizeof(fx));
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/sb_kmsd_ops_XXXXXX");
+	if (mkdtemp(fx.dir) == NULL)
+		return -1;
+	make_ca(&fx.trusted, 100);
+	make_ca(&fx.untrusted, 200);
+	if (!sb_ok(sb_x509_to_pem(fx.trusted.root, &pem)))
+		return -1;
+	snprintf(root_path, sizeof(root_path), "%s/root.pem", fx.dir);
+	f = fopen(root_path, "w");
+	if (f == NULL || fwrite(pem.data, 1, pem.len, f) != pem.len || fclose(f) != 0)
+		return -1;
+	sb_buf_cleanup(&pem);
+	snprintf(cfg, sizeof(cfg),
+		 "{\"region\":\"us-east-1\",\"account_id\":\"" ACCT "\",\"principals\":["
+		 "{\"arn\":\"" ADMIN "\",\"access_key_id\":\"%s\",\"secret_access_key\":\"%s\"},"
+		 "{\"arn\":\"" BUYER "\",\"access_key_id\":\"%s\",\"secret_access_key\":\"%s\"},"
+		 "{\"arn\":\"" ENCL "\",\"access_key_id\":\"%s\",\"secret_access_key\":\"%s\","
+		 "\"session_token\":\"enclave-token\"}],"
+		 "\"attestation_roots\":[\"root.pem\"],\"trust_aws_nitro_root\":false}",
+		 access_keys[0], secrets[0], access_keys[1], secrets[1], access_keys[2], secrets[2]);
+	sb_kmsd_config_init(&fx.cfg);
+	if (!sb_ok(sb_kmsd_config_parse(sb_slice_str(cfg), fx.dir, &fx.cfg)))
+		return -1;
+	if (!sb_ok(sb_kmsd_new(&fx.cfg, fx.dir, &fx.kmsd)))
+		return -1;
+	if (!sb_ok(sb_rsa_key_new(2048, &fx.rsa)))
+		return -1;
+	for (int i = 0; i < 3; i++)
+		memset(fx.pcr[i], 0x11 * (i + 1), 48);
+	fx.log = SB_BUF_INIT(1 << 20);
+	sb_log_set_level(SB_LOG_INFO);
+	sb_log_set_sink(log_sink, NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	sb_log_set_sink(NULL, NULL);
+	sb_kmsd_free(fx.kmsd);
+	sb_kmsd_config_cleanup(&fx.cfg);
+	sb_rsa_key_free(fx.rsa);
+	free_ca(&fx.trusted);
+	free_ca(&fx.untrusted);
+	sb_buf_cleanup(&fx.log);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", fx.dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- a signing client ---- */
+
+struct reply {
+	unsigned status;
+	json_t *json;
+};
+
+static const char *type_of(const struct reply *r)
+{
+	const char *t = json_string_value(json_object_get(r->json, "__type"));
+	return t != NULL ? t : "";
+}
+
+static const char *str_of(const struct reply *r, const char *field)
+{
+	return json_string_value(json_object_get(r->json, field));
+}
+
+/* Sends body as operation op, signed by principal who (secret may be
+ * overridden to forge a bad signature). */
+static struct reply call_as(enum who who, const char *access_key, const char *secret,
+			    const char *op, const char *body)
+{
+	char date[17], target[64];
+	struct sb_buf authz = SB_BUF_INIT(1024);
+	struct sb_kmsd_response resp;
+	struct reply out = {0};
+	uint64_t now = sb_time_now_ms();
+	struct sb_sigv4_header h[6] = {
+		{SB_SLICE_LIT("Host"), SB_SLICE_LIT("kms.test")},
+		{SB_SLICE_LIT("Content-Type"), SB_SLICE_LIT("application/x-amz-json-1.1")},
+		{SB_SLICE_LIT("X-Amz-Date"), SB_SLICE(NULL, 0)},
+		{SB_SLICE_LIT("X-Amz-Target"), SB_SLICE(NULL, 0)},
+		{SB_SLICE_LIT("X-Amz-Security-Token"), SB_SLICE_LIT("enclave-token")},
+		{SB_SLICE_LIT("Authorization"), SB_SLICE(NULL, 0)},
+	};
+	bool token = who == P_ENCLAVE;
+	struct sb_sigv4_credential cred = {access_key != NULL ? access_key : access_keys[who],
+					   secret != NULL ? secret : secrets[who],
+					   token ? "enclave-token" : NULL};
+	struct sb_kmsd_request req = {.now_ms = now};
+
+	assert_true(sb_ok(sb_sigv4_format_date(now, date)));
+	snprintf(target, sizeof(target), "TrentService.%s", op);
+	h[2].value = sb_slice_str(date);
+	h[3].value = sb_slice_str(target);
+	if (!token)
+		h[4] = h[5];
+	req.http = (struct sb_sigv4_request){SB_SLICE_LIT("POST"), SB_SLICE_LIT("/"),
+					     SB_SLICE(NULL, 0), h, 5, sb_slice_str(body)};
+	assert_true(sb_ok(sb_sigv4_sign(&req.http, &cred, "us-east-1", "kms",
+					token ? SB_SLICE_LIT("content-type;host;x-amz-date;"
+							     "x-amz-security-token;x-amz-target")
+					      : SB_SLICE_LIT("content-type;host;x-amz-date;"
+							     "x-amz-target"),
+					&authz)));
+	h[token ? 5 : 4].value = sb_buf_slice(&authz);
+	req.http.n_headers = token ? 6 : 5;
+	sb_kmsd_response_init(&resp);
+	sb_kmsd_handle(fx.kmsd, &req, &resp);
+	out.status = resp.status;
+	out.json = json_loadb((const char *)resp.body.data, resp.body.len, 0, NULL);
+	assert_non_null(out.json);
+	sb_kmsd_response_cleanup(&resp);
+	sb_buf_cleanup(&authz);
+	return out;
+}
+
+static struct reply call(enum who who, const char *op, const char *body)
+{
+	return call_as(who, NULL, NULL, op, body);
+}
+
+static void expect_error(struct reply r, unsigned status, const char *type)
+{
+	if (r.status != status || strcmp(type_of(&r), type) != 0)
+		fail_msg("want %u %s, got %u %s: %s", status, type, r.status, type_of(&r),
+			 str_of(&r, "message") != NULL ? str_of(&r, "message") : "");
+	assert_non_null(str_of(&r, "message"));
+	json_decref(r.json);
+}
+
+static void expect_ok(struct reply r)
+{
+	if (r.status != 200)
+		fail_msg("want 200, got %u %s: %s", r.status, type_of(&r),
+			 str_of(&r, "message") != NULL ? str_of(&r, "message") : "");
+}
+
+static void create_key(enum who who, const char *policy_json, char id[64])
+{
+	char body[8192];
+	struct reply r;
+
+	if (policy_json != NULL) {
+		json_t *b = json_pack("{s:s}", "Policy", policy_json);
+		char *s = json_dumps(b, JSON_COMPACT);
+		snprintf(body, sizeof(body), "%s", s);
+		free(s);
+		json_decref(b);
+	} else {
+		snprintf(body, sizeof(body), "{\"Description\":\"test key\"}");
+	}
+	r = call(who, "CreateKey", body);
+	expect_ok(r);
+	snprintf(id, 64, "%s",
+		 json_string_value(json_object_get(json_object_get(r.json, "KeyMetadata"), "KeyId")));
+	json_decref(r.json);
+}
+
+static void b64(const char *text, char *out, size_t cap)
+{
+	struct sb_buf b = SB_BUF_INIT(cap - 1);
+	assert_true(sb_ok(sb_base64_encode(sb_slice_str(text), &b)));
+	snprintf(out, cap, "%s", sb_buf_cstr(&b));
+	sb_buf_cleanup(&b);
+}
+
+/* Encrypts text under key (with an optional context JSON), returns the blob. */
+static void encrypt(const char *key, const char *text, const char *ctx, char *blob, size_t cap)
+{
+	char body[8192], p64[256];
+	struct reply r;
+
+	b64(text, p64, sizeof(p64));
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"Plaintext\":\"%s\"%s%s}", key, p64,
+		 ctx != NULL ? ",\"EncryptionContext\":" : "", ctx != NULL ? ctx : "");
+	r = call(P_ADMIN, "Encrypt", body);
+	expect_ok(r);
+	assert_string_equal(str_of(&r, "EncryptionAlgorithm"), "SYMMETRIC_DEFAULT");
+	snprintf(blob, cap, "%s", str_of(&r, "CiphertextBlob"));
+	json_decref(r.json);
+}
+
+static void plaintext_is(const struct reply *r, const char *want)
+{
+	struct sb_buf p = SB_BUF_INIT_SECRET(4096);
+	assert_non_null(str_of(r, "Plaintext"));
+	assert_true(sb_ok(sb_base64_decode(sb_slice_str(str_of(r, "Plaintext")), &p)));
+	assert_int_equal(p.len, strlen(want));
+	assert_memory_equal(p.data, want, p.len);
+	sb_buf_cleanup(&p);
+}
+
+/* ---- tests ---- */
+
+static void test_key_lifecycle_and_crypto(void **state)
+{
+	char id[64], id2[64], blob[1024], body[4096], arn[160];
+	struct reply r;
+
+	(void)state;
+	create_key(P_ADMIN, NULL, id);
+	create_key(P_ADMIN, NULL, id2);
+	snprintf(arn, sizeof(arn), "arn:aws:kms:us-east-1:" ACCT ":key/%s", id);
+	snprintf(body, sizeof(body), "{\"AliasName\":\"alias/lifecycle\",\"TargetKeyId\":\"%s\"}", id);
+	r = call(P_ADMIN, "CreateAlias", body);
+	expect_ok(r);
+	json_decref(r.json);
+	expect_error(call(P_ADMIN, "CreateAlias", body), 400, "AlreadyExistsException");
+
+	/* Every KeyId spelling reaches the same key. */
+	const char *spellings[] = {id, arn, "alias/lifecycle",
+				   "arn:aws:kms:us-east-1:" ACCT ":alias/lifecycle"};
+	for (size_t i = 0; i < 4; i++) {
+		encrypt(spellings[i], "100000", NULL, blob, sizeof(blob));
+		snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", blob);
+		r = call(P_ADMIN, "Decrypt", body);
+		expect_ok(r);
+		assert_string_equal(str_of(&r, "KeyId"), arn);
+		assert_string_equal(str_of(&r, "EncryptionAlgorithm"), "SYMMETRIC_DEFAULT");
+		plaintext_is(&r, "100000");
+		json_decref(r.json);
+	}
+	/* KeyId naming the right key is fine, another key is IncorrectKey. */
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\",\"KeyId\":\"alias/lifecycle\"}",
+		 blob);
+	expect_ok(r = call(P_ADMIN, "Decrypt", body));
+	json_decref(r.json);
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\",\"KeyId\":\"%s\"}", blob, id2);
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "IncorrectKeyException");
+
+	/* The encryption context is bound. */
+	encrypt(id, "bid", "{\"sealbid:party\":\"buyer1\"}", blob, sizeof(blob));
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", blob);
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "InvalidCiphertextException");
+	snprintf(body, sizeof(body),
+		 "{\"CiphertextBlob\":\"%s\",\"EncryptionContext\":{\"sealbid:party\":\"buyer2\"}}",
+		 blob);
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "InvalidCiphertextException");
+	snprintf(body, sizeof(body),
+		 "{\"CiphertextBlob\":\"%s\",\"EncryptionContext\":{\"sealbid:party\":\"buyer1\"}}",
+		 blob);
+	expect_ok(r = call(P_ADMIN, "Decrypt", body));
+	plaintext_is(&r, "bid");
+	json_decref(r.json);
+	/* A flipped byte of the blob. */
+	struct sb_buf raw = SB_BUF_INIT(2048), again = SB_BUF_INIT(4096);
+	assert_true(sb_ok(sb_base64_decode(sb_slice_str(blob), &raw)));
+	raw.data[raw.len - 1] ^= 1;
+	assert_true(sb_ok(sb_base64_encode(sb_buf_slice(&raw), &again)));
+	snprintf(body, sizeof(body),
+		 "{\"CiphertextBlob\":\"%s\",\"EncryptionContext\":{\"sealbid:party\":\"buyer1\"}}",
+		 sb_buf_cstr(&again));
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "InvalidCiphertextException");
+	sb_buf_cleanup(&raw);
+	sb_buf_cleanup(&again);
+
+	/* Describe, list, policies. */
+	snprintf(body, sizeof(body), "{\"KeyId\":\"alias/lifecycle\"}");
+	expect_ok(r = call(P_ADMIN, "DescribeKey", body));
+	json_t *md = json_object_get(r.json, "KeyMetadata");
+	assert_string_equal(json_string_value(json_object_get(md, "Arn")), arn);
+	assert_string_equal(json_string_value(json_object_get(md, "KeyState")), "Enabled");
+	assert_string_equal(json_string_value(json_object_get(md, "Description")), "test key");
+	json_decref(r.json);
+	expect_ok(r = call(P_ADMIN, "ListKeys", "{\"Limit\":1}"));
+	assert_int_equal(json_array_size(json_object_get(r.json, "Keys")), 1);
+	assert_true(json_is_true(json_object_get(r.json, "Truncated")));
+	assert_non_null(str_of(&r, "NextMarker"));
+	json_decref(r.json);
+	expect_ok(r = call(P_ADMIN, "ListAliases", "{}"));
+	assert_true(json_array_size(json_object_get(r.json, "Aliases")) >= 1);
+	json_decref(r.json);
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"PolicyName\":\"default\"}", id);
+	expect_ok(r = call(P_ADMIN, "GetKeyPolicy", body));
+	assert_non_null(strstr(str_of(&r, "Policy"), "arn:aws:iam::" ACCT ":root"));
+	assert_string_equal(str_of(&r, "PolicyName"), "default");
+	json_decref(r.json);
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"PolicyName\":\"other\"}", id);
+	expect_error(call(P_ADMIN, "GetKeyPolicy", body), 400, "NotFoundException");
+	expect_error(call(P_ADMIN, "DescribeKey", "{\"KeyId\":\"alias/none\"}"), 400,
+		     "NotFoundException");
+	expect_error(call(P_ADMIN, "DescribeKey",
+			  "{\"KeyId\":\"00000000-0000-4000-8000-000000000000\"}"),
+		     400, "NotFoundException");
+	expect_error(call(P_ADMIN, "DescribeKey",
+			  "{\"KeyId\":\"arn:aws:kms:eu-west-1:" ACCT ":key/x\"}"),
+		     400, "NotFoundException");
+}
+
+static void test_data_keys_and_random(void **state)
+{
+	char id[64], body[8192];
+	struct reply r;
+	struct sb_buf dk = SB_BUF_INIT_SECRET(64);
+
+	(void)state;
+	create_key(P_ADMIN, NULL, id);
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"}", id);
+	expect_ok(r = call(P_ADMIN, "GenerateDataKey", body));
+	assert_true(sb_ok(sb_base64_decode(sb_slice_str(str_of(&r, "Plaintext")), &dk)));
+	assert_int_equal(dk.len, 32);
+	char pt[64];
+	snprintf(pt, sizeof(pt), "%s", str_of(&r, "Plaintext"));
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", str_of(&r, "CiphertextBlob"));
+	json_decref(r.json);
+	expect_ok(r = call(P_ADMIN, "Decrypt", body));
+	assert_string_equal(str_of(&r, "Plaintext"), pt);
+	json_decref(r.json);
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"NumberOfBytes\":7}", id);
+	expect_ok(r = call(P_ADMIN, "GenerateDataKey", body));
+	sb_buf_reset(&dk);
+	assert_true(sb_ok(sb_base64_decode(sb_slice_str(str_of(&r, "Plaintext")), &dk)));
+	assert_int_equal(dk.len, 7);
+	json_decref(r.json);
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"KeySpec\":\"AES_128\"}", id);
+	expect_ok(r = call(P_ADMIN, "GenerateDataKey", body));
+	json_decref(r.json);
+	static const char *const bad[] = {
+		"}",
+		",\"KeySpec\":\"AES_256\",\"NumberOfBytes\":32}",
+		",\"KeySpec\":\"AES_512\"}",
+		",\"NumberOfBytes\":0}",
+		",\"NumberOfBytes\":1025}",
+		",\"NumberOfBytes\":\"32\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body), "{\"KeyId\":\"%s\"%s", id, bad[i]);
+		expect_error(call(P_ADMIN, "GenerateDataKey", body), 400, "ValidationException");
+	}
+	expect_ok(r = call(P_BUYER, "GenerateRandom", "{\"NumberOfBytes\":1024}"));
+	sb_buf_reset(&dk);
+	dk.max = 2048;
+	assert_true(sb_ok(sb_base64_decode(sb_slice_str(str_of(&r, "Plaintext")), &dk)));
+	assert_int_equal(dk.len, 1024);
+	json_decref(r.json);
+	expect_error(call(P_ADMIN, "GenerateRandom", "{}"), 400, "ValidationException");
+	expect_error(call(P_ADMIN, "GenerateRandom", "{\"NumberOfBytes\":1025}"), 400,
+		     "ValidationException");
+	sb_buf_cleanup(&dk);
+}
+
+static void test_authentication(void **state)
+{
+	(void)state;
+	struct reply r;
+
+	expect_error(call_as(P_ADMIN, NULL, "wrong-secret", "ListKeys", "{}"), 400,
+		     "InvalidSignatureException");
+	expect_error(call_as(P_BUYER, "AKIAUNKNOWN000000000", NULL, "ListKeys", "{}"), 400,
+		     "UnrecognizedClientException");
+	/* The session-token principal works with its token. */
+	expect_ok(r = call(P_ENCLAVE, "ListKeys", "{}"));
+	json_decref(r.json);
+
+	/* No Authorization header at all. */
+	struct sb_sigv4_header h[1] = {{SB_SLICE_LIT("Host"), SB_SLICE_LIT("kms.test")}};
+	struct sb_kmsd_request req = {{SB_SLICE_LIT("POST"), SB_SLICE_LIT("/"), SB_SLICE(NULL, 0), h,
+				       1, SB_SLICE_LIT("{}")},
+				      sb_time_now_ms()};
+	struct sb_kmsd_response resp;
+	sb_kmsd_response_init(&resp);
+	sb_kmsd_handle(fx.kmsd, &req, &resp);
+	assert_int_equal(resp.status, 400);
+	assert_non_null(strstr(sb_buf_cstr(&resp.body), "MissingAuthenticationTokenException"));
+	/* GET is not served. */
+	req.http.method = SB_SLICE_LIT("GET");
+	sb_kmsd_handle(fx.kmsd, &req, &resp);
+	assert_non_null(strstr(sb_buf_cstr(&resp.body), "UnknownOperationException"));
+	sb_kmsd_response_cleanup(&resp);
+}
+
+static void test_bad_requests(void **state)
+{
+	char id[64], body[8192];
+	static char big[SB_KMSD_MAX_BODY + 64];
+
+	(void)state;
+	create_key(P_ADMIN, NULL, id);
+	expect_error(call(P_ADMIN, "Encrypt", "{\"KeyId\":"), 400, "SerializationException");
+	expect_error(call(P_ADMIN, "Encrypt", "[1]"), 400, "SerializationException");
+	expect_error(call(P_ADMIN, "Encrypt", "{\"a\":1,\"a\":2}"), 400, "SerializationException");
+	expect_error(call(P_ADMIN, "Encrypt", "{} {}"), 400, "SerializationException");
+	expect_error(call(P_ADMIN, "Encrypt", "{\"a\":[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]}"),
+		     400, "SerializationException");
+	expect_error(call(P_ADMIN, "NoSuchOperation", "{}"), 400, "UnknownOperationException");
+	expect_error(call(P_ADMIN, "Encrypt", "{\"Plaintext\":\"eA==\"}"), 400,
+		     "ValidationException");
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\"}", id);
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"Plaintext\":\"eA=\"}", id);
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"Plaintext\":\"\"}", id);
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
+	snprintf(body, sizeof(body), "{\"KeyId\":5,\"Plaintext\":\"eA==\"}");
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
+	snprintf(body, sizeof(body),
+		 "{\"KeyId\":\"%s\",\"Plaintext\":\"eA==\",\"EncryptionContext\":{\"a\":1}}", id);
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
+	snprintf(body, sizeof(body),
+		 "{\"KeyId\":\"%s\",\"Plaintext\":\"eA==\",\"EncryptionAlgorithm\":\"RSAES_OAEP_SHA_1\"}",
+		 id);
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
+	expect_error(call(P_ADMIN, "Decrypt", "{\"CiphertextBlob\":\"AAAA\"}"), 400,
+		     "InvalidCiphertextException");
+	expect_error(call(P_ADMIN, "CreateKey", "{\"KeyUsage\":\"SIGN_VERIFY\"}"), 400,
+		     "ValidationException");
+	expect_error(call(P_ADMIN, "CreateAlias", "{\"AliasName\":\"buyer\",\"TargetKeyId\":\"x\"}"),
+		     400, "ValidationException");
+	snprintf(body, sizeof(body), "{\"AliasName\":\"alias/aws/x\",\"TargetKeyId\":\"%s\"}", id);
+	expect_error(call(P_ADMIN, "CreateAlias", body), 400, "ValidationException");
+	/* Unknown fields are ignored, as AWS does. */
+	struct reply r;
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"Plaintext\":\"eA==\",\"Future\":[1]}", id);
+	expect_ok(r = call(P_ADMIN, "Encrypt", body));
+	json_decref(r.json);
+	/* Larger than the body limit. */
+	memset(big, ' ', sizeof(big) - 1);
+	big[0] = '{';
+	big[sizeof(big) - 2] = '}';
+	expect_error(call(P_ADMIN, "Encrypt", big), 413, "ValidationException");
+}
+
+static void test_policies(void **state)
+{
+	char id[64], body[8192], blob[1024];
+	struct reply r;
+	const char *only_admin =
+		"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":"
+		"{\"AWS\":\"" ADMIN "\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+
+	(void)state;
+	create_key(P_ADMIN, only_admin, id);
+	encrypt(id, "100000", NULL, blob, sizeof(blob));
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", blob);
+	r = call(P_BUYER, "Decrypt", body);
+	assert_non_null(strstr(str_of(&r, "message"),
+			       "User: " BUYER " is not authorized to perform: kms:Decrypt"));
+	expect_error(r, 400, "AccessDeniedException");
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\"}", id);
+	expect_error(call(P_BUYER, "DescribeKey", body), 400, "AccessDeniedException");
+	/* Malformed policies and the lockout check. */
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"Policy\":\"{not json\"}", id);
+	expect_error(call(P_ADMIN, "PutKeyPolicy", body), 400, "MalformedPolicyDocumentException");
+	json_t *b = json_pack("{s:s, s:s}", "KeyId", id, "Policy",
+			      "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" BUYER
+			      "\"},\"Action\":\"kms:Decrypt\",\"Resource\":\"*\"}]}");
+	char *s = json_dumps(b, JSON_COMPACT);
+	expect_error(call(P_ADMIN, "PutKeyPolicy", s), 400, "MalformedPolicyDocumentException");
+	json_object_set_new(b, "BypassPolicyLockoutSafetyCheck", json_true());
+	free(s);
+	s = json_dumps(b, JSON_COMPACT);
+	expect_ok(r = call(P_ADMIN, "PutKeyPolicy", s));
+	json_decref(r.json);
+	/* Now only buyer1 may decrypt, and the admin has locked itself out. */
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", blob);
+	expect_ok(r = call(P_BUYER, "Decrypt", body));
+	plaintext_is(&r, "100000");
+	json_decref(r.json);
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "AccessDeniedException");
+	expect_error(call(P_ADMIN, "PutKeyPolicy", s), 400, "AccessDeniedException");
+	free(s);
+	json_decref(b);
+	expect_error(call(P_ADMIN, "CreateKey", "{\"Policy\":\"{\\\"Statement\\\":[]}\"}"), 400,
+		     "MalformedPolicyDocumentException");
+}
+
+/* ---- Recipient ---- */
+
+/* An attestation document signed by ca, with PCR0..2 = pcrs (NULL: zeros). */
+static void make_doc(const struct ca *ca, const uint8_t (*pcrs)[48], struct sb_buf *out)
+{
+	struct sb_attest_doc *doc = NULL;
+	struct sb_buf payload = SB_BUF_INIT(SB_ATTEST_DOC_MAX), tbs = SB_BUF_INIT(SB_ATTEST_DOC_MAX);
+	uint8_t sig[96];
+
+	assert_true(sb_ok(sb_attest_doc_new(&doc)));
+	snprintf(doc->module_id, sizeof(doc->module_id), "i-test-enc0123456789");
+	doc->timestamp_ms = sb_time_now_ms();
+	for (int i = 0; i < 16; i++) {
+		doc->pcrs[i].present = true;
+		doc->pcrs[i].len = 48;
+		if (i < 3 && pcrs != NULL)
+			memcpy(doc->pcrs[i].value, pcrs[i], 48);
+	}
+	assert_true(sb_ok(sb_buf_append_slice(&doc->certificate, sb_x509_der(ca->leaf))));
+	assert_true(sb_ok(sb_buf_append_slice(&doc->cabundle[0], sb_x509_der(ca->root))));
+	doc->cabundle_len = 1;
+	doc->public_key.present = true;
+	assert_true(sb_ok(sb_rsa_key_public_der(fx.rsa, &doc->public_key.value)));
+	assert_true(sb_ok(sb_attest_payload_encode(doc, false, &payload)));
+	assert_true(sb_ok(sb_cose_sig_structure(sb_cose_protected_es384(), sb_buf_slice(&payload),
+						&tbs)));
+	assert_true(sb_ok(sb_ecdsa_sign_es384(ca->leaf_key, sb_buf_slice(&tbs), sig)));
+	assert_true(sb_ok(sb_cose_sign1_encode(sb_buf_slice(&payload), sig, out)));
+	sb_attest_doc_free(doc);
+	sb_buf_cleanup(&payload);
+	sb_buf_cleanup(&tbs);
+}
+
+static void hex48(const uint8_t *v, char out[97])
+{
+	for (int i = 0; i < 48; i++)
+		snprintf(out + 2 * i, 3, "%02x", v[i]);
+}
+
+/* A body with a Recipient carrying doc. */
+static void with_recipient(const char *fields, const struct sb_buf *doc, char *body, size_t cap)
+{
+	struct sb_buf d64 = SB_BUF_INIT(3 * SB_ATTEST_DOC_MAX);
+	assert_true(sb_ok(sb_base64_encode(sb_buf_slice(doc), &d64)));
+	snprintf(body, cap,
+		 "{%s,\"Recipient\":{\"KeyEncryptionAlgorithm\":\"RSAES_OAEP_SHA_256\","
+		 "\"AttestationDocument\":\"%s\"}}",
+		 fields, sb_buf_cstr(&d64));
+	sb_buf_cleanup(&d64);
+}
+
+static void cms_opens_to(const struct reply *r, const char *want, size_t want_len)
+{
+	struct sb_buf cms = SB_BUF_INIT(SB_CMS_MAX_LEN), plain = SB_BUF_INIT_SECRET(4096);
+	assert_null(json_object_get(r->json, "Plaintext"));
+	assert_non_null(str_of(r, "CiphertextForRecipient"));
+	assert_true(sb_ok(sb_base64_decode(sb_slice_str(str_of(r, "CiphertextForRecipient")), &cms)));
+	assert_true(sb_ok(sb_cms_decrypt(fx.rsa, sb_buf_slice(&cms), &plain)));
+	assert_int_equal(plain.len, want_len);
+	if (want != NULL)
+		assert_memory_equal(plain.data, want, want_len);
+	sb_buf_cleanup(&cms);
+	sb_buf_cleanup(&plain);
+}
+
+static void test_recipient_with_pinned_pcrs(void **state)
+{
+	char id[64], blob[1024], fields[2048], policy[4096], pcr[3][97];
+	static char body[64 * 1024];
+	struct sb_buf good = SB_BUF_INIT(SB_ATTEST_DOC_MAX), debug = SB_BUF_INIT(SB_ATTEST_DOC_MAX);
+	struct sb_buf other = SB_BUF_INIT(SB_ATTEST_DOC_MAX), alien = SB_BUF_INIT(SB_ATTEST_DOC_MAX);
+	uint8_t wrong[3][48];
+	struct reply r;
+
+	(void)state;
+	for (int i = 0; i < 3; i++)
+		hex48(fx.pcr[i], pcr[i]);
+	/* The admin keeps key management; the enclave role may decrypt and
+	 * generate data keys only with an attestation of the agreed PCRs. */
+	snprintf(policy, sizeof(policy),
+		 "{\"Version\":\"2012-10-17\",\"Statement\":["
+		 "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" ADMIN "\"},\"Action\":"
+		 "[\"kms:Encrypt\",\"kms:PutKeyPolicy\",\"kms:GetKeyPolicy\",\"kms:DescribeKey\"],"
+		 "\"Resource\":\"*\"},"
+		 "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" ENCL "\"},\"Action\":"
+		 "[\"kms:Decrypt\",\"kms:GenerateDataKey\"],\"Resource\":\"*\",\"Condition\":"
+		 "{\"StringEqualsIgnoreCase\":{\"kms:RecipientAttestation:ImageSha384\":\"%s\","
+		 "\"kms:RecipientAttestation:PCR1\":\"%s\",\"kms:RecipientAttestation:PCR2\":\"%s\"}}}]}",
+		 pcr[0], pcr[1], pcr[2]);
+	create_key(P_ADMIN, policy, id);
+	encrypt(id, "100000", NULL, blob, sizeof(blob));
+	make_doc(&fx.trusted, (const uint8_t(*)[48])fx.pcr, &good);
+	make_doc(&fx.trusted, NULL, &debug);
+	memcpy(wrong, fx.pcr, sizeof(wrong));
+	wrong[2][47] ^= 1;
+	make_doc(&fx.trusted, (const uint8_t(*)[48])wrong, &other);
+	make_doc(&fx.untrusted, (const uint8_t(*)[48])fx.pcr, &alien);
+
+	snprintf(fields, sizeof(fields), "\"CiphertextBlob\":\"%s\"", blob);
+	with_recipient(fields, &good, body, sizeof(body));
+	expect_ok(r = call(P_ENCLAVE, "Decrypt", body));
+	cms_opens_to(&r, "100000", 6);
+	assert_non_null(strstr(str_of(&r, "KeyId"), id));
+	json_decref(r.json);
+	/* The same call without Recipient, with debug PCRs, with other PCRs. */
+	snprintf(body, sizeof(body), "{%s}", fields);
+	expect_error(call(P_ENCLAVE, "Decrypt", body), 400, "AccessDeniedException");
+	with_recipient(fields, &debug, body, sizeof(body));
+	expect_error(call(P_ENCLAVE, "Decrypt", body), 400, "AccessDeniedException");
+	with_recipient(fields, &other, body, sizeof(body));
+	expect_error(call(P_ENCLAVE, "Decrypt", body), 400, "AccessDeniedException");
+	/* An untrusted root and a tampered document fail verification. */
+	with_recipient(fields, &alien, body, sizeof(body));
+	expect_error(call(P_ENCLAVE, "Decrypt", body), 400, "ValidationException");
+	good.data[good.len / 2] ^= 0x01;
+	with_recipient(fields, &good, body, sizeof(body));
+	expect_error(call(P_ENCLAVE, "Decrypt", body), 400, "ValidationException");
+	good.data[good.len / 2] ^= 0x01;
+	/* A good document does not help a principal the policy does not name. */
+	with_recipient(fields, &good, body, sizeof(body));
+	expect_error(call(P_BUYER, "Decrypt", body), 400, "AccessDeniedException");
+	/* Bad Recipient fields. */
+	snprintf(body, sizeof(body),
+		 "{%s,\"Recipient\":{\"KeyEncryptionAlgorithm\":\"RSAES_OAEP_SHA_1\","
+		 "\"AttestationDocument\":\"AAAA\"}}",
+		 fields);
+	expect_error(call(P_ENCLAVE, "Decrypt", body), 400, "ValidationException");
+	snprintf(body, sizeof(body), "{%s,\"Recipient\":{\"AttestationDocument\":\"@@@\"}}", fields);
+	expect_error(call(P_ENCLAVE, "Decrypt", body), 400, "ValidationException");
+
+	/* GenerateDataKey with Recipient: CiphertextBlob and CiphertextForRecipient. */
+	snprintf(fields, sizeof(fields), "\"KeyId\":\"%s\",\"KeySpec\":\"AES_256\"", id);
+	with_recipient(fields, &good, body, sizeof(body));
+	expect_ok(r = call(P_ENCLAVE, "GenerateDataKey", body));
+	assert_non_null(str_of(&r, "CiphertextBlob"));
+	cms_opens_to(&r, NULL, 32);
+	json_decref(r.json);
+	/* GenerateRandom with Recipient. */
+	with_recipient("\"NumberOfBytes\":16", &good, body, sizeof(body));
+	expect_ok(r = call(P_BUYER, "GenerateRandom", body));
+	cms_opens_to(&r, NULL, 16);
+	json_decref(r.json);
+
+	sb_buf_cleanup(&good);
+	sb_buf_cleanup(&debug);
+	sb_buf_cleanup(&other);
+	sb_buf_cleanup(&alien);
+}
+
+/* Runs last: everything above was logged; no plaintext or key may appear. */
+static void test_logs_hold_no_secrets(void **state)
+{
+	const char *log = sb_buf_cstr(&fx.log);
+
+	(void)state;
+	assert_non_null(strstr(log, "op=Decrypt"));
+	assert_non_null(strstr(log, "principal=" ENCL));
+	assert_non_null(strstr(log, "outcome=AccessDeniedException"));
+	assert_null(strstr(log, "100000"));
+	assert_null(strstr(log, "MTAwMDAw")); /* base64 of 100000 */
+	assert_null(strstr(log, "secret"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_lifecycle_and_crypto),
+		cmocka_unit_test(test_data_keys_and_random),
+		cmocka_unit_test(test_authentication),
+		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_policies),
+		cmocka_unit_test(test_recipient_with_pinned_pcrs),
+		cmocka_unit_test(test_logs_hold_no_secrets),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
