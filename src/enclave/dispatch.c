@@ -13,6 +13,11 @@
 
 const struct sb_server_dispatch sb_enclave_dispatch[] = {
 	{SB_MSG_PING, SB_WIRE_STATES_AFTER_HELLO, sb_enclave_handle_ping},
+	{SB_MSG_SET_CREDENTIALS, SB_WIRE_STATE_READY | SB_WIRE_STATE_CREDENTIALS | SB_WIRE_STATE_JOB,
+	 sb_enclave_handle_set_credentials},
+	{SB_MSG_BEGIN_JOB, SB_WIRE_STATE_CREDENTIALS, sb_enclave_handle_begin_job},
+	{SB_MSG_INPUT, SB_WIRE_STATE_JOB, sb_enclave_handle_input},
+	{SB_MSG_END_INPUTS, SB_WIRE_STATE_JOB, sb_enclave_handle_end_inputs},
 };
 const size_t sb_enclave_dispatch_len = sizeof(sb_enclave_dispatch) / sizeof(sb_enclave_dispatch[0]);
 
@@ -28,6 +33,7 @@ SB_RESULT sb_enclave_conn_open(void *app, uint64_t conn_id, void **out_state)
 	c = mem;
 	c->enclave = e;
 	c->conn_id = conn_id;
+	sb_msg_creds_init(&c->creds);
 	e->connections++;
 	sb_log_info("parent connected (connection %llu)", (unsigned long long)conn_id);
 	*out_state = c;
@@ -42,5 +48,7 @@ void sb_enclave_conn_close(void *app, void *state)
 	if (c == NULL)
 		return;
 	sb_log_info("parent disconnected (connection %llu)", (unsigned long long)c->conn_id);
+	sb_msg_creds_cleanup(&c->creds);
+	sb_job_free(c->job);
 	free(c);
 }

@@ -6,14 +6,36 @@
 #ifndef SB_ENCLAVE_H
 #define SB_ENCLAVE_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "attest/sb_nsm.h"
+#include "auction/sb_job.h"
+#include "aws/sb_creds.h"
+#include "crypto/sb_rsa.h"
+#include "wire/sb_msg_job.h"
 #include "wire/sb_server.h"
+
+/* The parent's end of the KMS proxy: vsock CID 3 (the parent), port 8000. */
+#define SB_ENCLAVE_KMS_PROXY_CID  3u
+#define SB_ENCLAVE_KMS_PROXY_PORT 8000u
 
 /* Process-wide state, owned by main. */
 struct sb_enclave {
 	uint64_t connections; /* opened since start */
+	/* KMS: NULL endpoint = https://kms.<manifest region>.amazonaws.com. The
+	 * endpoint is part of the measured configuration, never the parent's choice. */
+	const char *kms_endpoint;
+	uint32_t kms_proxy_cid;
+	uint32_t kms_proxy_port;
+	struct sb_nsm *nsm; /* NULL when there is none: jobs then fail clearly */
+	pthread_mutex_t nsm_lock;
+	/* Job threads still running; main waits for them before freeing the server. */
+	pthread_mutex_t jobs_lock;
+	pthread_cond_t jobs_done;
+	unsigned jobs_running;
 };
 
 /*
@@ -24,6 +46,9 @@ struct sb_enclave {
 struct sb_enclave_conn {
 	struct sb_enclave *enclave; /* borrowed */
 	uint64_t conn_id;
+	struct sb_msg_creds creds; /* secret parts wiped on close */
+	bool has_creds;
+	struct sb_job *job; /* owned until EndInputs hands it to a job thread */
 };
 
 SB_RESULT sb_enclave_conn_open(void *app, uint64_t conn_id, void **out_state);
@@ -35,5 +60,28 @@ extern const size_t sb_enclave_dispatch_len;
 
 /* Ping -> Pong with the same payload. */
 SB_RESULT sb_enclave_handle_ping(struct sb_server_request *req);
+/* The job messages (handle_job.c). */
+SB_RESULT sb_enclave_handle_set_credentials(struct sb_server_request *req);
+SB_RESULT sb_enclave_handle_begin_job(struct sb_server_request *req);
+SB_RESULT sb_enclave_handle_input(struct sb_server_request *req);
+SB_RESULT sb_enclave_handle_end_inputs(struct sb_server_request *req);
+
+/*
+ * A job's I/O (job_io.c): credentials from the parent, one RSA key pair and
+ * one attestation document for the job, KMS through the vsock proxy.
+ */
+struct sb_enclave_job_io {
+	struct sb_enclave *enclave; /* borrowed */
+	struct sb_creds_provider *creds;
+	struct sb_rsa_key *key;
+	struct sb_buf doc; /* attestation document carrying the public key */
+	char region[64];
+};
+
+SB_RESULT sb_enclave_job_io_init(struct sb_enclave_job_io *io, struct sb_enclave *e,
+				 const struct sb_msg_creds *creds, const char *region);
+void sb_enclave_job_io_cleanup(struct sb_enclave_job_io *io);
+/* The sb_job_io callbacks bound to io (borrowed). */
+struct sb_job_io sb_enclave_job_io(struct sb_enclave_job_io *io);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * sealbid-enclave: the measured application. It serves the parent<->enclave
  * channel on a vsock port (docs/PROTOCOL.md): Hello handshake, Ping -> Pong,
- * Error; later issues add credentials, jobs and inputs to dispatch.c.
+ * Error, and jobs: SetCredentials, BeginJob, Input, EndInputs -> Result
+ * (handle_job.c), decrypting through KMS with the NSM's attestation.
  *
  * Signals: SIGTERM and SIGINT arrive through a signalfd watched by the event
  * loop, which stops cleanly; SIGPIPE is ignored (writes use MSG_NOSIGNAL too).
@@ -22,17 +23,28 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: sealbid-enclave [--port P]\n"
+	fprintf(f, "usage: sealbid-enclave [--port P] [--kms-endpoint URL] [--kms-proxy-port P]\n"
 		   "\n"
 		   "Serves the sealbid parent<->enclave channel on vsock port P (default %u).\n"
 		   "With SEALBID_VSOCK_DIR set, listens on the Unix socket\n"
 		   "$SEALBID_VSOCK_DIR/$SEALBID_VSOCK_CID.P instead (local runs).\n"
+		   "KMS is reached through the parent's proxy on vsock port %u of CID %u;\n"
+		   "its URL is https://kms.<manifest region>.amazonaws.com unless the image's\n"
+		   "configuration sets --kms-endpoint (local stacks).\n"
 		   "Logging: SEALBID_LOG=error|warn|info|debug.\n",
-		   SB_VSOCK_DEFAULT_PORT);
+		   SB_VSOCK_DEFAULT_PORT, SB_ENCLAVE_KMS_PROXY_PORT, SB_ENCLAVE_KMS_PROXY_CID);
+}
+
+static int port_arg(const char *name, const char *v, uint32_t *out)
+{
+	if (sb_ok(sb_parse_u32_str(v, 1, UINT32_MAX - 1, out)))
+		return 0;
+	fprintf(stderr, "sealbid-enclave: %s: %s\n", name, sb_error_describe());
+	return EXIT_USAGE;
 }
 
 /* 0 ok, EXIT_USAGE on bad arguments, -1 when --help was printed. */
-static int parse_args(int argc, char **argv, uint32_t *port)
+static int parse_args(int argc, char **argv, uint32_t *port, struct sb_enclave *e)
 {
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -40,10 +52,17 @@ static int parse_args(int argc, char **argv, uint32_t *port)
 			return -1;
 		}
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-			if (!sb_ok(sb_parse_u32_str(argv[++i], 1, UINT32_MAX - 1, port))) {
-				fprintf(stderr, "sealbid-enclave: --port: %s\n", sb_error_describe());
+			if (port_arg("--port", argv[++i], port) != 0)
 				return EXIT_USAGE;
-			}
+			continue;
+		}
+		if (strcmp(argv[i], "--kms-proxy-port") == 0 && i + 1 < argc) {
+			if (port_arg("--kms-proxy-port", argv[++i], &e->kms_proxy_port) != 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		if (strcmp(argv[i], "--kms-endpoint") == 0 && i + 1 < argc) {
+			e->kms_endpoint = argv[++i];
 			continue;
 		}
 		fprintf(stderr, "sealbid-enclave: unexpected argument '%s' (see --help)\n", argv[i]);
@@ -81,13 +100,12 @@ static void on_signal(struct sb_server *s, int fd, void *arg)
 	sb_server_stop(s);
 }
 
-static SB_RESULT serve(uint32_t port, int sig_fd)
+static SB_RESULT serve(struct sb_enclave *enclave, uint32_t port, int sig_fd)
 {
-	struct sb_enclave enclave = {0};
 	struct sb_server_config cfg = {
 		.dispatch = sb_enclave_dispatch,
 		.dispatch_len = sb_enclave_dispatch_len,
-		.app = &enclave,
+		.app = enclave,
 		.conn_open = sb_enclave_conn_open,
 		.conn_close = sb_enclave_conn_close,
 	};
@@ -101,6 +119,11 @@ static SB_RESULT serve(uint32_t port, int sig_fd)
 	SB_GUARD_GOTO(rc, sb_server_watch(srv, sig_fd, on_signal, NULL), out);
 	sb_log_info("listening on port %u", port);
 	SB_GUARD_GOTO(rc, sb_server_run(srv), out);
+	/* Job threads post to the server: let them finish before it goes. */
+	pthread_mutex_lock(&enclave->jobs_lock);
+	while (enclave->jobs_running > 0)
+		pthread_cond_wait(&enclave->jobs_done, &enclave->jobs_lock);
+	pthread_mutex_unlock(&enclave->jobs_lock);
 	sb_server_get_stats(srv, &st);
 	sb_log_info("stopped: %llu connections, %llu frames in, %llu protocol errors",
 		    (unsigned long long)st.accepted, (unsigned long long)st.frames_in,
@@ -110,22 +133,37 @@ out:
 	return rc;
 }
 
+static void enclave_init(struct sb_enclave *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->kms_proxy_cid = SB_ENCLAVE_KMS_PROXY_CID;
+	e->kms_proxy_port = SB_ENCLAVE_KMS_PROXY_PORT;
+	pthread_mutex_init(&e->nsm_lock, NULL);
+	pthread_mutex_init(&e->jobs_lock, NULL);
+	pthread_cond_init(&e->jobs_done, NULL);
+}
+
 int main(int argc, char **argv)
 {
+	struct sb_enclave enclave;
 	uint32_t port = SB_VSOCK_DEFAULT_PORT;
-	int sig_fd = -1;
+	int sig_fd = -1, status = 0;
 	int r;
 
 	sb_log_init("sealbid-enclave");
-	r = parse_args(argc, argv, &port);
+	enclave_init(&enclave);
+	r = parse_args(argc, argv, &port, &enclave);
 	if (r != 0)
 		return r < 0 ? 0 : r;
-	if (!sb_ok(signals_setup(&sig_fd)) || !sb_ok(serve(port, sig_fd))) {
+	/* Without an NSM the channel still works; every job then fails clearly. */
+	if (!sb_ok(sb_nsm_open(&enclave.nsm)))
+		sb_log_warn("no NSM: %s", sb_error_describe());
+	if (!sb_ok(signals_setup(&sig_fd)) || !sb_ok(serve(&enclave, port, sig_fd))) {
 		sb_log_error("%s", sb_error_describe());
-		if (sig_fd >= 0)
-			close(sig_fd);
-		return 1;
+		status = 1;
 	}
-	close(sig_fd);
-	return 0;
+	if (sig_fd >= 0)
+		close(sig_fd);
+	sb_nsm_close(enclave.nsm);
+	return status;
 }

@@ -22,7 +22,7 @@
 
 #include "common/sb_buf.h"
 
-#define SB_MSG_CRED_FIELD_MAX  4096
+#define SB_MSG_CRED_FIELD_MAX  8192
 #define SB_MSG_PARTY_NAME_MAX  64
 #define SB_MSG_INPUT_CHUNK_MAX (1u << 20)
 #define SB_MSG_INPUT_LAST      0x01u

@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# The local stack, as functions shared by scripts/demo.sh and the end-to-end
+# tests: sealbid-kms, the enclave image and launcher, the KMS proxy, and the
+# AWS CLI v2 pointed at sealbid-kms. Source it after setting SB_BIN (the
+# build's bin directory) and LS_DIR (a scratch directory this stack owns).
+# Everything started is recorded and stopped by ls_stop (call it from a trap).
+
+AWS_CLI=${AWS_CLI:-/usr/bin/aws}
+LS_ACCOUNT=111122223333
+LS_REGION=us-east-1
+LS_PIDS=()
+
+ls_die() { echo "local-stack: $*" >&2; exit 1; }
+
+# Credentials of each principal (development values, public, local only).
+ls_principal_key() { echo "AKIASEALBID$(echo "$1" | tr 'a-z' 'A-Z' | tr -cd 'A-Z0-9' | cut -c1-9)"; }
+ls_principal_secret() { echo "local-only-secret-for-$1"; }
+
+# ls_as PRINCIPAL CMD...: run CMD with that principal's AWS credentials.
+ls_as() {
+  local who=$1; shift
+  AWS_ACCESS_KEY_ID=$(ls_principal_key "$who") AWS_SECRET_ACCESS_KEY=$(ls_principal_secret "$who") \
+    AWS_SESSION_TOKEN= AWS_REGION=$LS_REGION AWS_DEFAULT_REGION=$LS_REGION \
+    AWS_ENDPOINT_URL_KMS=$LS_KMS_URL AWS_CONFIG_FILE=$LS_DIR/aws-config \
+    AWS_SHARED_CREDENTIALS_FILE=$LS_DIR/aws-credentials AWS_PAGER= "$@"
+}
+
+# ls_aws PRINCIPAL ARGS...: the AWS CLI v2 against sealbid-kms as that principal.
+ls_aws() { local who=$1; shift; ls_as "$who" "$AWS_CLI" --endpoint-url "$LS_KMS_URL" --region "$LS_REGION" --output json "$@"; }
+
+ls_stop() {
+  local pid
+  if [ -n "${SEALBID_STATE:-}" ] && [ -x "$SB_BIN/sealbid" ]; then
+    "$SB_BIN/sealbid" enclave terminate --all >/dev/null 2>&1 || true
+  fi
+  for pid in "${LS_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${LS_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  LS_PIDS=()
+}
+
+# ls_start_kms PRINCIPAL...: sealbid-kms on a free 127.0.0.1 port, trusting the dev root.
+ls_start_kms() {
+  mkdir -p "$LS_DIR" "$SEALBID_STATE"
+  : >"$LS_DIR/aws-config"; : >"$LS_DIR/aws-credentials"
+  "$SB_BIN/sealbid" enclave dev-root >"$LS_DIR/dev-root.pem" || ls_die "no dev root"
+  local p first=1
+  {
+    printf '{"region":"%s","account_id":"%s","principals":[' "$LS_REGION" "$LS_ACCOUNT"
+    for p in "$@"; do
+      [ $first = 1 ] || printf ','; first=0
+      printf '{"arn":"arn:aws:iam::%s:%s","access_key_id":"%s","secret_access_key":"%s","session_token":null}' \
+        "$LS_ACCOUNT" "$p" "$(ls_principal_key "${p##*/}")" "$(ls_principal_secret "${p##*/}")"
+    done
+    printf '],"attestation_roots":["%s"]}\n' "$LS_DIR/dev-root.pem"
+  } >"$LS_DIR/kms-config.json"
+  rm -f "$LS_DIR/kms.port"
+  "$SB_BIN/sealbid-kms" --listen 127.0.0.1:0 --data "$LS_DIR/kms-data" \
+    --config "$LS_DIR/kms-config.json" --port-file "$LS_DIR/kms.port" 2>>"$LS_DIR/kms.log" &
+  LS_PIDS+=($!)
+  local i; for i in $(seq 100); do [ -s "$LS_DIR/kms.port" ] && break; sleep 0.1; done
+  [ -s "$LS_DIR/kms.port" ] || ls_die "sealbid-kms did not start (see $LS_DIR/kms.log)"
+  LS_KMS_PORT=$(cat "$LS_DIR/kms.port")
+  LS_KMS_URL=http://127.0.0.1:$LS_KMS_PORT
+}
+
+# ls_start_proxy: the parent's vsock-proxy (vsock 3:8000 -> sealbid-kms).
+ls_start_proxy() {
+  "$SB_BIN/sealbid" proxy --port 8000 --to "127.0.0.1:$LS_KMS_PORT" 2>>"$LS_DIR/proxy.log" &
+  LS_PIDS+=($!)
+  local i; for i in $(seq 100); do [ -S "$SEALBID_VSOCK_DIR/3.8000" ] && break; sleep 0.05; done
+  [ -S "$SEALBID_VSOCK_DIR/3.8000" ] || ls_die "proxy did not start"
+}
+
+# ls_build_image OUT [ENCLAVE_BINARY]: the enclave image; KMS through the proxy.
+ls_build_image() {
+  local bin=${2:-$SB_BIN/sealbid-enclave}
+  printf -- '--port\n5005\n--kms-endpoint\nhttp://kms.%s.sealbid.local\n' "$LS_REGION" >"$LS_DIR/enclave.conf"
+  "$SB_BIN/sealbid" image build --enclave "$bin" --config "$LS_DIR/enclave.conf" -o "$1" >/dev/null
+}
+
+# ls_create_key PRINCIPAL ALIAS: a key owned by PRINCIPAL; prints its ARN.
+ls_create_key() {
+  local arn
+  arn=$(ls_aws "$1" kms create-key --description "$2" --query KeyMetadata.Arn --output text) || return 1
+  ls_aws "$1" kms create-alias --alias-name "alias/$2" --target-key-id "$arn" >/dev/null || return 1
+  echo "$arn"
+}
+
+# ls_encrypt PRINCIPAL KEY OUT.csv PROPERTY=AMOUNT...: the AWS sample's way, one aws kms encrypt per bid.
+ls_encrypt() {
+  local who=$1 key=$2 out=$3 kv; shift 3
+  echo "[].contract,[].bid" >"$out"
+  for kv in "$@"; do
+    printf '%s,' "${kv%%=*}" >>"$out"
+    ls_aws "$who" kms encrypt --key-id "$key" --cli-binary-format raw-in-base64-out \
+      --plaintext "${kv#*=}" --query CiphertextBlob --output text >>"$out" || return 1
+  done
+}

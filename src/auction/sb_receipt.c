@@ -1,0 +1,158 @@
+#include "auction/sb_receipt.h"
+
+#include <string.h>
+
+#include <jansson.h>
+
+#include "auction/sb_manifest.h"
+#include "common/sb_encoding.h"
+#include "common/sb_mem.h"
+
+SB_RESULT sb_receipt_user_data(const uint8_t manifest_hash[SB_SHA384_LEN],
+			       struct sb_slice output, uint8_t out[SB_SHA384_LEN])
+{
+	uint8_t both[2 * SB_SHA384_LEN];
+
+	SB_ENSURE(manifest_hash != NULL && out != NULL, SB_ERR_NULL);
+	memcpy(both, manifest_hash, SB_SHA384_LEN);
+	SB_GUARD(sb_sha384(output, both + SB_SHA384_LEN));
+	return sb_sha384(SB_SLICE(both, sizeof(both)), out);
+}
+
+SB_RESULT sb_receipt_build(const char *job_id, const uint8_t manifest_hash[SB_SHA384_LEN],
+			   struct sb_slice output, struct sb_slice attestation_doc,
+			   struct sb_buf *out)
+{
+	uint8_t oh[SB_SHA384_LEN];
+	struct sb_buf mh_hex = SB_BUF_INIT(128), oh_hex = SB_BUF_INIT(128);
+	struct sb_buf doc_b64 = SB_BUF_INIT(SB_RECEIPT_MAX);
+	sb_result rc;
+
+	SB_ENSURE(job_id != NULL && manifest_hash != NULL && out != NULL, SB_ERR_NULL);
+	SB_GUARD(sb_sha384(output, oh));
+	SB_GUARD_GOTO(rc, sb_hex_encode(SB_SLICE(manifest_hash, SB_SHA384_LEN), &mh_hex), out);
+	SB_GUARD_GOTO(rc, sb_hex_encode(SB_SLICE(oh, sizeof(oh)), &oh_hex), out);
+	SB_GUARD_GOTO(rc, sb_base64_encode(attestation_doc, &doc_b64), out);
+	/* job_id is validated by the manifest parser: [A-Za-z0-9._:-] only. */
+	rc = sb_buf_printf(out,
+			   "{\"version\":1,\"job_id\":\"%s\",\"manifest_sha384\":\"%s\","
+			   "\"output_sha384\":\"%s\",\"attestation_document\":\"%s\"}\n",
+			   job_id, sb_buf_cstr(&mh_hex), sb_buf_cstr(&oh_hex),
+			   sb_buf_cstr(&doc_b64));
+out:
+	sb_buf_cleanup(&mh_hex);
+	sb_buf_cleanup(&oh_hex);
+	sb_buf_cleanup(&doc_b64);
+	return rc;
+}
+
+struct receipt {
+	uint8_t manifest_hash[SB_SHA384_LEN];
+	uint8_t output_hash[SB_SHA384_LEN];
+	struct sb_buf doc;
+};
+
+static SB_RESULT hex_field(json_t *root, const char *name, uint8_t out[SB_SHA384_LEN])
+{
+	json_t *v = json_object_get(root, name);
+
+	SB_ENSURE_MSG(json_is_string(v), SB_ERR_BAD_RECEIPT, "\"%s\" must be a string", name);
+	if (!sb_ok(sb_hex_decode_fixed(SB_SLICE(json_string_value(v), json_string_length(v)), out,
+				       SB_SHA384_LEN)))
+		SB_BAIL_MSG(SB_ERR_BAD_RECEIPT, "\"%s\" must be 96 hex digits", name);
+	return SB_OK_RESULT;
+}
+
+static SB_RESULT receipt_parse(struct sb_slice text, struct receipt *r)
+{
+	static const char *const keys[] = {"version", "job_id", "manifest_sha384",
+					   "output_sha384", "attestation_document", NULL};
+	json_error_t err;
+	const char *key;
+	json_t *root, *val;
+	sb_result rc = SB_OK_RESULT;
+
+	SB_ENSURE_MSG(text.len <= SB_RECEIPT_MAX, SB_ERR_BAD_RECEIPT, "too large");
+	root = json_loadb((const char *)text.ptr, text.len, JSON_REJECT_DUPLICATES, &err);
+	SB_ENSURE_MSG(json_is_object(root), SB_ERR_BAD_RECEIPT, "not a JSON object");
+	json_object_foreach(root, key, val) {
+		bool known = false;
+		for (const char *const *k = keys; *k != NULL; k++)
+			known = known || strcmp(*k, key) == 0;
+		if (!known)
+			SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "unknown field \"%.32s\"",
+					 key);
+	}
+	val = json_object_get(root, "version");
+	if (!json_is_integer(val) || json_integer_value(val) != 1)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "\"version\" must be 1");
+	SB_GUARD_GOTO(rc, hex_field(root, "manifest_sha384", r->manifest_hash), out);
+	SB_GUARD_GOTO(rc, hex_field(root, "output_sha384", r->output_hash), out);
+	val = json_object_get(root, "attestation_document");
+	if (!json_is_string(val))
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "no attestation_document");
+	if (!sb_ok(sb_base64_decode(SB_SLICE(json_string_value(val), json_string_length(val)),
+				    &r->doc)))
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "attestation_document: bad base64");
+out:
+	json_decref(root);
+	return rc;
+}
+
+static SB_RESULT check_bindings(const struct receipt *r, struct sb_slice output,
+				struct sb_slice manifest_json)
+{
+	struct sb_manifest m;
+	uint8_t oh[SB_SHA384_LEN];
+	bool same;
+
+	SB_GUARD(sb_manifest_parse(manifest_json, &m));
+	same = memcmp(m.hash, r->manifest_hash, SB_SHA384_LEN) == 0;
+	sb_manifest_cleanup(&m);
+	SB_ENSURE_MSG(same, SB_ERR_RECEIPT_MISMATCH, "the manifest is not the one of the receipt");
+	SB_GUARD(sb_sha384(output, oh));
+	SB_ENSURE_MSG(memcmp(oh, r->output_hash, SB_SHA384_LEN) == 0, SB_ERR_RECEIPT_MISMATCH,
+		      "the output is not the one of the receipt");
+	return SB_OK_RESULT;
+}
+
+static bool expects_a_pcr(const struct sb_verify_opts *opts)
+{
+	for (size_t i = 0; i < SB_ATTEST_PCR_COUNT; i++)
+		if (opts->expect_pcrs[i].present)
+			return true;
+	return false;
+}
+
+SB_RESULT sb_receipt_verify(struct sb_slice receipt, struct sb_slice output,
+			    struct sb_slice manifest_json, struct sb_verify_opts *opts,
+			    struct sb_attest_doc **doc_out)
+{
+	struct receipt r = {.doc = SB_BUF_INIT(SB_ATTEST_DOC_MAX)};
+	struct sb_attest_doc *unverified = NULL;
+	uint8_t ud[SB_SHA384_LEN];
+	uint64_t at_saved;
+	sb_result rc;
+
+	SB_ENSURE_REF(opts);
+	SB_ENSURE_MSG(expects_a_pcr(opts), SB_ERR_INVALID_ARG,
+		      "expect at least one PCR: a receipt proves nothing without them");
+	SB_GUARD_GOTO(rc, receipt_parse(receipt, &r), out);
+	SB_GUARD_GOTO(rc, check_bindings(&r, output, manifest_json), out);
+	/* The document must commit to exactly this manifest and output. */
+	SB_GUARD_GOTO(rc, sb_receipt_user_data(r.manifest_hash, output, ud), out);
+	opts->expect_user_data.set = true;
+	opts->expect_user_data.value = SB_SLICE(ud, sizeof(ud));
+	at_saved = opts->at_ms;
+	if (at_saved == 0) {
+		SB_GUARD_GOTO(rc, sb_attest_doc_parse(sb_buf_slice(&r.doc), &unverified), out);
+		opts->at_ms = unverified->timestamp_ms;
+	}
+	rc = sb_attest_verify(sb_buf_slice(&r.doc), opts, doc_out);
+	opts->at_ms = at_saved;
+out:
+	opts->expect_user_data.set = false;
+	sb_attest_doc_free(unverified);
+	sb_buf_cleanup(&r.doc);
+	return rc;
+}

@@ -1,0 +1,133 @@
+/*
+ * sealbid policy: a KMS key policy that releases the key only to the
+ * attested enclave (the AWS sample's generate_key_policy.sh, complete).
+ *
+ * Statements:
+ *  1. the key owner (an account root or an ARN) administers the key and may
+ *     Encrypt / GenerateDataKey, but is given no Decrypt;
+ *  2. the instance role may Decrypt only with a Recipient attestation whose
+ *     PCR0 (ImageSha384), PCR1 and PCR2 equal the agreed measurements;
+ *  3. an explicit Deny of Decrypt without an attestation document, so no
+ *     IAM policy in the account can grant a plain Decrypt.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "cli/sb_cli_pcrs.h"
+
+static const char usage_text[] =
+	"usage: sealbid policy --role-arn ARN --pcrs MEASUREMENTS.json [--owner ARN]\n"
+	"\n"
+	"Prints a KMS key policy (JSON) that allows kms:Decrypt to the role only from\n"
+	"an enclave whose attestation carries the PCR0/PCR1/PCR2 in MEASUREMENTS.json\n"
+	"(the output of 'nitro-cli build-enclave' or 'sealbid image measure'), keeps\n"
+	"the key owner (default: the role's account root) in control of the key, and\n"
+	"denies any Decrypt without an attestation document. Apply it with\n"
+	"  aws kms put-key-policy --key-id KEY --policy-name default --policy file://policy.json\n";
+
+static json_t *owner_statement(const char *owner)
+{
+	return json_pack("{s:s, s:s, s:{s:s}, s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s,s], s:s}", "Sid",
+			 "KeyOwnerAdministers", "Effect", "Allow", "Principal", "AWS", owner,
+			 "Action", "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*",
+			 "kms:Put*", "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*",
+			 "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+			 "kms:ScheduleKeyDeletion", "kms:Encrypt", "kms:GenerateDataKey*",
+			 "Resource", "*");
+}
+
+static json_t *enclave_statement(const char *role, char pcr[3][2 * SB_SHA384_LEN + 1])
+{
+	return json_pack("{s:s, s:s, s:{s:s}, s:s, s:s, s:{s:{s:s, s:s, s:s}}}", "Sid",
+			 "AttestedEnclaveDecrypts", "Effect", "Allow", "Principal", "AWS", role,
+			 "Action", "kms:Decrypt", "Resource", "*", "Condition",
+			 "StringEqualsIgnoreCase", "kms:RecipientAttestation:ImageSha384", pcr[0],
+			 "kms:RecipientAttestation:PCR1", pcr[1], "kms:RecipientAttestation:PCR2",
+			 pcr[2]);
+}
+
+static json_t *deny_statement(void)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:{s:s}}}", "Sid",
+			 "DenyDecryptWithoutAttestation", "Effect", "Deny", "Principal", "*",
+			 "Action", "kms:Decrypt", "Resource", "*", "Condition", "Null",
+			 "kms:RecipientAttestation:ImageSha384", "true");
+}
+
+/* arn:aws:iam::123456789012:role/x -> arn:aws:iam::123456789012:root */
+static int account_root(const char *role, char *out, size_t n)
+{
+	const char *p = role;
+
+	for (int colons = 0; colons < 4; colons++) {
+		p = strchr(p, ':');
+		if (p == NULL)
+			return -1;
+		p++;
+	}
+	const char *end = strchr(p, ':');
+	if (strncmp(role, "arn:", 4) != 0 || end == NULL || end - p != 12)
+		return -1;
+	(void)snprintf(out, n, "arn:aws:iam::%.12s:root", p);
+	return 0;
+}
+
+int sb_cmd_policy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"role-arn", required_argument, NULL, 'r'},
+		{"pcrs", required_argument, NULL, 'p'},
+		{"owner", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *role = NULL, *pcrs = NULL, *owner = NULL;
+	char pcr[3][2 * SB_SHA384_LEN + 1], root[64];
+	int c;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			role = optarg;
+			break;
+		case 'p':
+			pcrs = optarg;
+			break;
+		case 'o':
+			owner = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return SB_EXIT_OK;
+		default:
+			return sb_cli_usage_error("policy", "unknown option");
+		}
+	}
+	if (role == NULL || pcrs == NULL || optind != argc)
+		return sb_cli_usage_error("policy", "--role-arn and --pcrs are required");
+	if (owner == NULL) {
+		if (account_root(role, root, sizeof(root)) != 0)
+			return sb_cli_usage_error("policy", "--role-arn is not an IAM ARN "
+							    "with an account id; give --owner");
+		owner = root;
+	}
+	if (!sb_ok(sb_cli_read_pcrs(pcrs, pcr)))
+		return sb_cli_fail("policy");
+	json_t *doc = json_pack("{s:s, s:s, s:[o,o,o]}", "Version", "2012-10-17", "Id",
+				"sealbid-attested-key-policy", "Statement", owner_statement(owner),
+				enclave_statement(role, pcr), deny_statement());
+	char *text = doc == NULL ? NULL : json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (text == NULL) {
+		fprintf(stderr, "sealbid policy: out of memory\n");
+		return SB_EXIT_FAIL;
+	}
+	printf("%s\n", text);
+	free(text);
+	return SB_EXIT_OK;
+}

@@ -1,0 +1,225 @@
+/*
+ * sealbid run: the parent side of one job. Fetches every party's input
+ * (S3 or files), gets AWS credentials (the usual chain, IMDSv2 on EC2),
+ * streams credentials, manifest and inputs to the enclave, and publishes
+ * the receipt, then output.csv, only when the whole job succeeded.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auction/sb_job.h"
+#include "auction/sb_manifest.h"
+#include "aws/sb_creds.h"
+#include "aws/sb_storage.h"
+#include "cli/cli.h"
+#include "common/sb_encoding.h"
+#include "common/sb_file.h"
+#include "common/sb_parse.h"
+#include "host/sb_runner.h"
+#include "wire/sb_vsock.h"
+
+static const char usage_text[] =
+	"usage: sealbid run --manifest job.json --enclave-cid N [--port P]\n"
+	"                   [--connect-ms MS] [--timeout-ms MS] [--json]\n"
+	"\n"
+	"Runs one job on an enclave: reads every party's input named in the manifest\n"
+	"(s3://bucket/key or file:///path), sends the AWS credentials of the usual chain\n"
+	"(environment, AWS_PROFILE, EC2 instance role through IMDSv2), the manifest and\n"
+	"the inputs over vsock, and writes the enclave's result to the manifest's output\n"
+	"(output.csv) with its receipt beside it (output.receipt), both or neither.\n"
+	"Locally, SEALBID_VSOCK_DIR maps vsock to Unix sockets.\n";
+
+struct run_args {
+	const char *manifest_path;
+	struct sb_runner_opts ro;
+	bool json;
+};
+
+/* output.csv -> output.receipt; anything else gets ".receipt" appended. */
+static SB_RESULT receipt_uri(const char *output, struct sb_buf *out)
+{
+	size_t n = strlen(output);
+
+	if (n > 4 && strcmp(output + n - 4, ".csv") == 0)
+		n -= 4;
+	SB_GUARD(sb_buf_append(out, output, n));
+	return sb_buf_append_str(out, ".receipt");
+}
+
+static void progress_line(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "sealbid run: %s\n", line);
+}
+
+static SB_RESULT get_creds(struct sb_msg_creds *out)
+{
+	struct sb_creds_provider *p = NULL;
+	struct sb_aws_creds c;
+	sb_result rc;
+
+	sb_aws_creds_init(&c);
+	SB_GUARD_GOTO(rc, sb_creds_provider_new_chain(NULL, &p), out);
+	SB_GUARD_GOTO(rc, sb_creds_provider_get(p, &c), out);
+	SB_GUARD_GOTO(rc, sb_buf_set(&out->access_key_id, sb_slice_str(c.access_key_id)), out);
+	SB_GUARD_GOTO(rc, sb_buf_set(&out->secret_access_key, sb_buf_slice(&c.secret)), out);
+	SB_GUARD_GOTO(rc, sb_buf_set(&out->session_token, sb_buf_slice(&c.token)), out);
+	out->expiration_ms = c.expiration_ms;
+out:
+	if (!sb_ok(rc))
+		sb_error_context("AWS credentials");
+	sb_aws_creds_cleanup(&c);
+	sb_creds_provider_free(p);
+	return rc;
+}
+
+static SB_RESULT fetch_inputs(struct sb_storage *st, const struct sb_manifest *m,
+			      struct sb_buf *data, struct sb_runner_input *in)
+{
+	for (size_t i = 0; i < m->nparties; i++) {
+		data[i] = SB_BUF_INIT(SB_JOB_MAX_INPUT);
+		sb_result r = sb_storage_get(st, m->parties[i].input, &data[i]);
+		if (!sb_ok(r)) {
+			sb_error_context("input of %s", m->parties[i].name);
+			return r;
+		}
+		in[i].party = m->parties[i].name;
+		in[i].data = sb_buf_slice(&data[i]);
+	}
+	return SB_OK_RESULT;
+}
+
+/* Receipt first, output last: a reader never finds an output without its receipt. */
+static SB_RESULT publish(struct sb_storage *st, const char *output_uri, struct sb_slice output,
+			 struct sb_slice receipt, struct sb_buf *rec_uri)
+{
+	SB_GUARD(receipt_uri(output_uri, rec_uri));
+	SB_GUARD(sb_storage_put(st, sb_buf_cstr(rec_uri), receipt));
+	return sb_storage_put(st, output_uri, output);
+}
+
+static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
+{
+	struct sb_buf text = SB_BUF_INIT(SB_MANIFEST_MAX_BYTES), out = SB_BUF_INIT(1u << 30),
+		      rec = SB_BUF_INIT(1u << 20), rec_uri = SB_BUF_INIT(4096), hash = SB_BUF_INIT(128);
+	struct sb_buf *data = NULL;
+	struct sb_runner_input *in = NULL;
+	struct sb_storage *st = NULL;
+	struct sb_msg_creds creds;
+	struct sb_manifest m = {0};
+	sb_result rc;
+
+	sb_msg_creds_init(&creds);
+	SB_GUARD_GOTO(rc, sb_file_read(a->manifest_path, &text), out);
+	SB_GUARD_GOTO(rc, sb_manifest_parse(sb_buf_slice(&text), &m), out);
+	data = calloc(m.nparties, sizeof(*data));
+	in = calloc(m.nparties, sizeof(*in));
+	if (data == NULL || in == NULL)
+		SB_FAIL_GOTO(rc, SB_ERR_NOMEM, out);
+	SB_GUARD_GOTO(rc, sb_storage_new(NULL, &st), out);
+	SB_GUARD_GOTO(rc, fetch_inputs(st, &m, data, in), out);
+	SB_GUARD_GOTO(rc, get_creds(&creds), out);
+	SB_GUARD_GOTO(rc, sb_runner_run(&a->ro, &creds, sb_buf_slice(&text), in, m.nparties, &out,
+					&rec), out);
+	SB_GUARD_GOTO(rc, publish(st, m.output, sb_buf_slice(&out), sb_buf_slice(&rec), &rec_uri),
+		      out);
+	SB_GUARD_GOTO(rc, sb_hex_encode(SB_SLICE(m.hash, sizeof(m.hash)), &hash), out);
+	if (a->json)
+		rc = sb_buf_printf(summary,
+				   "{\"job_id\":\"%s\",\"manifest_sha384\":\"%s\",\"output\":\"%s\","
+				   "\"receipt\":\"%s\"}\n",
+				   m.job_id, sb_buf_cstr(&hash), m.output, sb_buf_cstr(&rec_uri));
+	else
+		rc = sb_buf_printf(summary, "job %s done: wrote %s and %s\n%s", m.job_id, m.output,
+				   sb_buf_cstr(&rec_uri), sb_buf_cstr(&out));
+out:
+	for (size_t i = 0; data != NULL && i < m.nparties; i++)
+		sb_buf_cleanup(&data[i]);
+	free(data);
+	free(in);
+	sb_storage_free(st);
+	sb_msg_creds_cleanup(&creds);
+	sb_manifest_cleanup(&m);
+	sb_buf_cleanup(&text);
+	sb_buf_cleanup(&out);
+	sb_buf_cleanup(&rec);
+	sb_buf_cleanup(&rec_uri);
+	sb_buf_cleanup(&hash);
+	return rc;
+}
+
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+	static const struct option opts[] = {
+		{"manifest", required_argument, NULL, 'm'},
+		{"enclave-cid", required_argument, NULL, 'c'},
+		{"port", required_argument, NULL, 'p'},
+		{"connect-ms", required_argument, NULL, 'C'},
+		{"timeout-ms", required_argument, NULL, 't'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	bool have_cid = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		sb_result r = SB_OK_RESULT;
+		switch (c) {
+		case 'm':
+			a->manifest_path = optarg;
+			break;
+		case 'c':
+			r = sb_parse_u32_str(optarg, 3, UINT32_MAX - 1, &a->ro.cid);
+			have_cid = true;
+			break;
+		case 'p':
+			r = sb_parse_u32_str(optarg, 1, UINT32_MAX - 1, &a->ro.port);
+			break;
+		case 'C':
+			r = sb_parse_u32_str(optarg, 0, 3600000, &a->ro.connect_ms);
+			break;
+		case 't':
+			r = sb_parse_u32_str(optarg, 1000, 86400000, &a->ro.job_ms);
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		default:
+			return sb_cli_usage_error("run", "unknown option");
+		}
+		if (!sb_ok(r))
+			return sb_cli_usage_error("run", "bad value for an option: %s",
+						  sb_error_describe());
+	}
+	if (a->manifest_path == NULL || !have_cid || optind != argc)
+		return sb_cli_usage_error("run", "--manifest and --enclave-cid are required");
+	return SB_EXIT_OK;
+}
+
+int sb_cmd_run(int argc, char **argv)
+{
+	struct run_args a = {.ro = {.port = SB_VSOCK_DEFAULT_PORT, .connect_ms = 10000,
+				    .job_ms = 3600000}};
+	struct sb_buf summary = SB_BUF_INIT(1u << 30);
+	int status;
+
+	if (sb_cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return SB_EXIT_OK;
+	}
+	status = parse_args(argc, argv, &a);
+	if (status != SB_EXIT_OK)
+		return status;
+	if (isatty(STDERR_FILENO))
+		a.ro.progress = progress_line;
+	if (!sb_ok(run_job(&a, &summary))) {
+		sb_buf_cleanup(&summary);
+		return sb_cli_fail("run");
+	}
+	fputs(sb_buf_cstr(&summary), stdout);
+	sb_buf_cleanup(&summary);
+	return SB_EXIT_OK;
+}

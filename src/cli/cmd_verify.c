@@ -1,0 +1,153 @@
+/* sealbid verify: check a result receipt against output.csv, the manifest and the agreed PCRs. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auction/sb_receipt.h"
+#include "cli/cli.h"
+#include "cli/sb_cli_pcrs.h"
+#include "common/sb_encoding.h"
+#include "common/sb_file.h"
+#include "common/sb_time.h"
+
+static const char usage_text[] =
+	"usage: sealbid verify --receipt output.receipt --output output.csv --manifest job.json\n"
+	"                      (--expect-pcr N=HEX... | --pcrs MEASUREMENTS.json)\n"
+	"                      [--root PEM]... [--at TIME] [--allow-debug] [--json]\n"
+	"\n"
+	"Exits 0 only if the receipt's attestation document verifies (chain to the root —\n"
+	"the AWS Nitro root unless --root is given — ES384 signature, the expected PCRs,\n"
+	"not a debug-mode enclave) and commits, through its user_data, to exactly this\n"
+	"manifest and this output. The chain is checked at the document's signed\n"
+	"timestamp unless --at gives a time (RFC 3339 or Unix milliseconds).\n";
+
+struct verify_args {
+	const char *receipt, *output, *manifest;
+	bool json;
+	struct sb_buf roots[SB_VERIFY_ROOTS_MAX];
+	size_t nroots;
+};
+
+static int add_pcrs_file(struct sb_verify_opts *o, const char *path)
+{
+	char hex[3][2 * SB_SHA384_LEN + 1];
+	uint8_t pcr[SB_SHA384_LEN];
+
+	if (!sb_ok(sb_cli_read_pcrs(path, hex)))
+		return -1;
+	for (unsigned i = 0; i < 3; i++)
+		if (!sb_ok(sb_hex_decode_fixed(sb_slice_str(hex[i]), pcr, sizeof(pcr))) ||
+		    !sb_ok(sb_verify_opts_expect_pcr(o, i, SB_SLICE(pcr, sizeof(pcr)))))
+			return -1;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct verify_args *a, struct sb_verify_opts *o)
+{
+	static const struct option opts[] = {
+		{"receipt", required_argument, NULL, 'r'}, {"output", required_argument, NULL, 'o'},
+		{"manifest", required_argument, NULL, 'm'}, {"expect-pcr", required_argument, NULL, 'e'},
+		{"pcrs", required_argument, NULL, 'p'},    {"root", required_argument, NULL, 'R'},
+		{"at", required_argument, NULL, 'a'},      {"allow-debug", no_argument, NULL, 'd'},
+		{"json", no_argument, NULL, 'j'},          {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			a->receipt = optarg;
+			break;
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'm':
+			a->manifest = optarg;
+			break;
+		case 'e':
+			if (!sb_ok(sb_verify_opts_expect_pcr_arg(o, optarg)))
+				return sb_cli_usage_error("verify", "bad --expect-pcr '%.32s'", optarg);
+			break;
+		case 'p':
+			if (add_pcrs_file(o, optarg) != 0)
+				return sb_cli_fail("verify");
+			break;
+		case 'R':
+			if (a->nroots == SB_VERIFY_ROOTS_MAX)
+				return sb_cli_usage_error("verify", "too many --root");
+			a->roots[a->nroots] = SB_BUF_INIT(1 << 16);
+			if (!sb_ok(sb_file_read(optarg, &a->roots[a->nroots++])))
+				return sb_cli_fail("verify");
+			break;
+		case 'a':
+			if (!sb_ok(sb_time_parse(sb_slice_str(optarg), &o->at_ms)))
+				return sb_cli_usage_error("verify", "bad --at time");
+			break;
+		case 'd':
+			o->allow_debug = true;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		default:
+			return sb_cli_usage_error("verify", "unknown option");
+		}
+	}
+	if (a->receipt == NULL || a->output == NULL || a->manifest == NULL || optind != argc)
+		return sb_cli_usage_error("verify", "--receipt, --output and --manifest are required");
+	for (size_t i = 0; i < a->nroots; i++)
+		if (!sb_ok(sb_verify_opts_add_root(o, sb_buf_slice(&a->roots[i]))))
+			return sb_cli_fail("verify");
+	return SB_EXIT_OK;
+}
+
+static int run_verify(struct verify_args *a, struct sb_verify_opts *o)
+{
+	struct sb_buf receipt = SB_BUF_INIT(SB_RECEIPT_MAX), output = SB_BUF_INIT(1u << 30),
+		      manifest = SB_BUF_INIT(1u << 20), ts = SB_BUF_INIT(64);
+	struct sb_attest_doc *doc = NULL;
+	int status = SB_EXIT_FAIL;
+
+	if (!sb_ok(sb_file_read(a->receipt, &receipt)) || !sb_ok(sb_file_read(a->output, &output)) ||
+	    !sb_ok(sb_file_read(a->manifest, &manifest)))
+		goto out;
+	if (!sb_ok(sb_receipt_verify(sb_buf_slice(&receipt), sb_buf_slice(&output),
+				     sb_buf_slice(&manifest), o, &doc)) ||
+	    !sb_ok(sb_time_format_rfc3339(doc->timestamp_ms, &ts)))
+		goto out;
+	if (a->json)
+		printf("{\"valid\":true,\"module_id\":\"%s\",\"timestamp\":\"%s\"}\n", doc->module_id,
+		       sb_buf_cstr(&ts));
+	else
+		printf("receipt OK: output and manifest attested by enclave %s at %s\n",
+		       doc->module_id, sb_buf_cstr(&ts));
+	status = SB_EXIT_OK;
+out:
+	if (status != SB_EXIT_OK)
+		(void)sb_cli_fail("verify");
+	sb_attest_doc_free(doc);
+	sb_buf_cleanup(&receipt);
+	sb_buf_cleanup(&output);
+	sb_buf_cleanup(&manifest);
+	sb_buf_cleanup(&ts);
+	return status;
+}
+
+int sb_cmd_verify(int argc, char **argv)
+{
+	struct verify_args a = {0};
+	struct sb_verify_opts o;
+	int status;
+
+	if (sb_cli_wants_help(argc, argv)) {
+		fputs(usage_text, stdout);
+		return SB_EXIT_OK;
+	}
+	sb_verify_opts_init(&o);
+	status = parse_args(argc, argv, &a, &o);
+	if (status == SB_EXIT_OK)
+		status = run_verify(&a, &o);
+	for (size_t i = 0; i < a.nroots; i++)
+		sb_buf_cleanup(&a.roots[i]);
+	return status;
+}

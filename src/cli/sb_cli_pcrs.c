@@ -1,0 +1,45 @@
+#include "cli/sb_cli_pcrs.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "common/sb_file.h"
+
+SB_RESULT sb_cli_read_pcrs(const char *path, char hex[3][2 * SB_SHA384_LEN + 1])
+{
+	struct sb_buf text = SB_BUF_INIT(1 << 20);
+	json_error_t err;
+	json_t *root = NULL, *m;
+	sb_result rc = SB_OK_RESULT;
+
+	SB_GUARD_GOTO(rc, sb_file_read(path, &text), out);
+	root = json_loadb(sb_buf_cstr(&text), text.len, JSON_REJECT_DUPLICATES, &err);
+	if (root == NULL)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_JSON, out, "%s: line %d: %.80s", path, err.line,
+				 err.text);
+	m = json_is_array(root) ? json_array_get(root, 0) : root;
+	m = json_object_get(m, "Measurements");
+	if (!json_is_object(m))
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_JSON, out, "%s: no \"Measurements\" object", path);
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+		(void)snprintf(name, sizeof(name), "PCR%d", i);
+		const char *v = json_string_value(json_object_get(m, name));
+		if (v == NULL || strlen(v) != 2 * SB_SHA384_LEN)
+			SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_JSON, out, "%s: %s must be 96 hex digits",
+					 path, name);
+		for (size_t k = 0; k < 2 * SB_SHA384_LEN; k++) {
+			if (!isxdigit((unsigned char)v[k]))
+				SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_HEX, out, "%s: %s", path, name);
+			hex[i][k] = (char)tolower((unsigned char)v[k]);
+		}
+		hex[i][2 * SB_SHA384_LEN] = '\0';
+	}
+out:
+	json_decref(root);
+	sb_buf_cleanup(&text);
+	return rc;
+}

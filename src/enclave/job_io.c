@@ -1,0 +1,201 @@
+/*
+ * The enclave's job I/O (struct sb_job_io): one RSA-2048 key pair and one
+ * attestation document per job, then every bid through KMS Decrypt with
+ * Recipient (KeyId = the party's declared key), many requests in flight on
+ * several threads, each answer a CMS envelope opened with the private key.
+ * KMS is reached through vsock (the parent's proxy); TLS and SigV4 run here.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aws/sb_kms.h"
+#include "common/sb_encoding.h"
+#include "common/sb_log.h"
+#include "common/sb_mem.h"
+#include "crypto/sb_cms.h"
+#include "enclave/enclave.h"
+
+#define KMS_PARALLEL   16  /* requests in flight per worker */
+#define MAX_WORKERS    8
+
+SB_RESULT sb_enclave_job_io_init(struct sb_enclave_job_io *io, struct sb_enclave *e,
+				 const struct sb_msg_creds *creds, const char *region)
+{
+	struct sb_aws_creds ac;
+	struct sb_buf spki = SB_BUF_INIT(SB_RSA_MAX_SPKI_DER_LEN);
+	sb_result rc;
+
+	memset(io, 0, sizeof(*io));
+	io->enclave = e;
+	io->doc = SB_BUF_INIT(SB_KMS_ATTESTATION_MAX);
+	(void)snprintf(io->region, sizeof(io->region), "%s", region);
+	sb_aws_creds_init(&ac);
+	SB_GUARD_GOTO(rc, sb_aws_creds_set(&ac, sb_buf_slice(&creds->access_key_id),
+					   sb_buf_slice(&creds->secret_access_key),
+					   sb_buf_slice(&creds->session_token), creds->expiration_ms),
+		      out);
+	SB_GUARD_GOTO(rc, sb_creds_provider_new_static(&ac, &io->creds), out);
+	/* One key pair and one attestation document for the whole job. */
+	SB_GUARD_GOTO(rc, sb_rsa_key_new(SB_RSA_DEFAULT_BITS, &io->key), out);
+	SB_GUARD_GOTO(rc, sb_rsa_key_public_der(io->key, &spki), out);
+	pthread_mutex_lock(&e->nsm_lock);
+	rc = sb_nsm_attestation(e->nsm, SB_SLICE(NULL, 0), SB_SLICE(NULL, 0), sb_buf_slice(&spki),
+				&io->doc);
+	pthread_mutex_unlock(&e->nsm_lock);
+out:
+	sb_aws_creds_cleanup(&ac);
+	sb_buf_cleanup(&spki);
+	if (!sb_ok(rc))
+		sb_enclave_job_io_cleanup(io);
+	return rc;
+}
+
+void sb_enclave_job_io_cleanup(struct sb_enclave_job_io *io)
+{
+	if (io == NULL)
+		return;
+	sb_rsa_key_free(io->key);
+	io->key = NULL;
+	sb_creds_provider_free(io->creds);
+	io->creds = NULL;
+	sb_buf_cleanup(&io->doc);
+}
+
+static SB_RESULT kms_for(const struct sb_enclave_job_io *io, struct sb_kms **out)
+{
+	struct sb_kms_config cfg;
+
+	sb_kms_config_default(&cfg);
+	cfg.region = io->region;
+	cfg.endpoint = io->enclave->kms_endpoint; /* NULL: https://kms.<region>.amazonaws.com */
+	cfg.creds = io->creds;
+	cfg.http.vsock = true;
+	cfg.http.vsock_cid = io->enclave->kms_proxy_cid;
+	cfg.http.vsock_port = io->enclave->kms_proxy_port;
+	return sb_kms_new(&cfg, out);
+}
+
+/* Decodes, sends and opens items[0..n) on one KMS client. */
+static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_job_cipher *items,
+			       size_t n)
+{
+	struct sb_kms *kms = NULL;
+	struct sb_kms_decrypt_in *ins = NULL;
+	struct sb_kms_result *outs = NULL;
+	struct sb_buf *blobs = NULL;
+	sb_result rc;
+
+	SB_GUARD(kms_for(io, &kms));
+	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*ins), (void **)&ins), out);
+	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*outs), (void **)&outs), out);
+	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*blobs), (void **)&blobs), out);
+	for (size_t i = 0; i < n; i++) {
+		sb_kms_result_init(&outs[i]);
+		blobs[i] = SB_BUF_INIT(SB_KMS_CIPHERTEXT_MAX);
+		items[i].status = sb_base64_decode(items[i].ciphertext_b64, &blobs[i]);
+		ins[i].ciphertext = sb_buf_slice(&blobs[i]);
+		ins[i].key_id = items[i].key_id;
+		ins[i].attestation = sb_buf_slice(&io->doc);
+	}
+	SB_GUARD_GOTO(rc, sb_kms_decrypt_batch(kms, ins, outs, n, KMS_PARALLEL), out);
+	for (size_t i = 0; i < n; i++) {
+		struct sb_job_cipher *it = &items[i];
+		if (!sb_ok(it->status)) {
+			(void)snprintf(it->error, sizeof(it->error), "ciphertext is not base64");
+			continue;
+		}
+		if (outs[i].error != SB_OK) {
+			it->status = (sb_result){outs[i].error};
+			(void)snprintf(it->error, sizeof(it->error), "%.*s", (int)sizeof(it->error) - 1,
+				       outs[i].detail);
+			continue;
+		}
+		if (strlen(outs[i].key_id) >= sizeof(it->key_arn)) {
+			it->status = (sb_result){SB_ERR_WRONG_KEY};
+			(void)snprintf(it->error, sizeof(it->error), "KMS reported an overlong key id");
+			continue;
+		}
+		memcpy(it->key_arn, outs[i].key_id, strlen(outs[i].key_id) + 1);
+		it->status = sb_cms_decrypt(io->key, sb_buf_slice(&outs[i].ciphertext_for_recipient),
+					    &it->plaintext);
+		if (!sb_ok(it->status))
+			(void)snprintf(it->error, sizeof(it->error), "CiphertextForRecipient: %s",
+				       sb_error_message(it->status.code));
+	}
+	rc = SB_OK_RESULT;
+out:
+	for (size_t i = 0; outs != NULL && i < n; i++)
+		sb_kms_result_cleanup(&outs[i]);
+	for (size_t i = 0; blobs != NULL && i < n; i++)
+		sb_buf_cleanup(&blobs[i]);
+	free(ins);
+	free(outs);
+	free(blobs);
+	sb_kms_free(kms);
+	return rc;
+}
+
+struct worker {
+	const struct sb_enclave_job_io *io;
+	struct sb_job_cipher *items;
+	size_t n;
+	sb_result rc;
+	pthread_t thread;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	w->rc = decrypt_range(w->io, w->items, w->n);
+	return NULL;
+}
+
+/* sb_job_io.decrypt: the items split into contiguous ranges, one worker each. */
+static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
+{
+	const struct sb_enclave_job_io *io = ctx;
+	struct worker w[MAX_WORKERS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nw = cpus < 1 ? 1 : (size_t)cpus, per, started = 0;
+
+	nw = nw > MAX_WORKERS ? MAX_WORKERS : nw;
+	nw = nw > n ? n : nw;
+	per = (n + nw - 1) / nw;
+	for (size_t i = 0; i < nw; i++) {
+		size_t off = i * per;
+		w[i] = (struct worker){io, items + off, off + per > n ? n - off : per,
+				       SB_OK_RESULT, 0};
+		if (i > 0 && pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
+			break;
+		started = i + 1;
+	}
+	if (started > 0)
+		worker_main(&w[0]); /* this thread takes the first range */
+	for (size_t i = 1; i < started; i++)
+		pthread_join(w[i].thread, NULL);
+	SB_ENSURE_MSG(started == nw, SB_ERR_INTERNAL, "could not start decrypt workers");
+	for (size_t i = 0; i < nw; i++)
+		SB_GUARD(w[i].rc);
+	return SB_OK_RESULT;
+}
+
+static sb_result job_attest(void *ctx, struct sb_slice user_data, struct sb_buf *doc)
+{
+	const struct sb_enclave_job_io *io = ctx;
+	sb_result rc;
+
+	pthread_mutex_lock(&io->enclave->nsm_lock);
+	rc = sb_nsm_attestation(io->enclave->nsm, user_data, SB_SLICE(NULL, 0), SB_SLICE(NULL, 0),
+				doc);
+	pthread_mutex_unlock(&io->enclave->nsm_lock);
+	return rc;
+}
+
+struct sb_job_io sb_enclave_job_io(struct sb_enclave_job_io *io)
+{
+	return (struct sb_job_io){io, job_decrypt, job_attest};
+}

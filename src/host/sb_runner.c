@@ -1,0 +1,133 @@
+#include "host/sb_runner.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/sb_time.h"
+#include "wire/sb_client.h"
+
+/* Connects, retrying with exponential backoff until connect_ms has passed. */
+static SB_RESULT connect_with_backoff(const struct sb_runner_opts *o, int timeout_ms,
+				      struct sb_wire_client **out)
+{
+	uint64_t deadline = sb_time_mono_ns() + (uint64_t)o->connect_ms * 1000000u;
+	const struct sb_wire_client_opts copts = {.timeout_ms = timeout_ms};
+	int backoff_ms = 10;
+
+	for (;;) {
+		sb_result r = sb_wire_client_connect(o->cid, o->port, &copts, out);
+		if (sb_ok(r) || r.code != SB_ERR_SOCKET || sb_time_mono_ns() >= deadline)
+			return r;
+		/* The enclave may still be booting: back off, then retry. */
+		(void)poll(NULL, 0, backoff_ms);
+		backoff_ms = backoff_ms < 500 ? backoff_ms * 2 : 500;
+	}
+}
+
+__attribute__((format(printf, 2, 3))) static void progress(const struct sb_runner_opts *o,
+							     const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (o->progress == NULL)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	o->progress(o->progress_ctx, line);
+}
+
+static SB_RESULT send_inputs(struct sb_wire_client *c, const struct sb_runner_opts *o,
+			     const struct sb_runner_input *in, size_t n)
+{
+	struct sb_buf msg = SB_BUF_INIT(SB_RUNNER_CHUNK + 128);
+	struct sb_wire_response resp;
+	size_t sent = 0;
+	sb_result rc = SB_OK_RESULT;
+
+	sb_wire_response_init(&resp);
+	for (size_t i = 0; i < n; i++) {
+		uint32_t seq = 0;
+		size_t off = 0;
+		do {
+			size_t len = in[i].data.len - off;
+			len = len > SB_RUNNER_CHUNK ? SB_RUNNER_CHUNK : len;
+			bool last = off + len == in[i].data.len;
+			uint32_t id;
+			sb_buf_reset(&msg);
+			SB_GUARD_GOTO(rc, sb_msg_input_append(&msg, in[i].party, seq++, last,
+							      SB_SLICE(in[i].data.ptr + off, len)),
+				      out);
+			SB_GUARD_GOTO(rc, sb_wire_client_send(c, SB_MSG_INPUT, sb_buf_slice(&msg), &id),
+				      out);
+			sent++;
+			off += len;
+		} while (off < in[i].data.len);
+		progress(o, "sent %s's input (%zu bytes)", in[i].party, in[i].data.len);
+	}
+	/* Every chunk is acknowledged (or refused) in turn. */
+	while (sent-- > 0) {
+		SB_GUARD_GOTO(rc, sb_wire_client_recv(c, -1, &resp), out);
+		SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+	}
+out:
+	sb_wire_response_cleanup(&resp);
+	sb_buf_cleanup(&msg);
+	return rc;
+}
+
+static SB_RESULT run_job(struct sb_wire_client *c, const struct sb_runner_opts *o,
+			 const struct sb_msg_creds *creds, struct sb_slice manifest,
+			 const struct sb_runner_input *in, size_t n, struct sb_buf *result)
+{
+	struct sb_buf msg = SB_BUF_INIT_SECRET(4 * SB_MSG_CRED_FIELD_MAX + 64);
+	struct sb_wire_response resp;
+	uint32_t id;
+	sb_result rc;
+
+	sb_wire_response_init(&resp);
+	SB_GUARD_GOTO(rc, sb_msg_creds_append(&msg, creds), out);
+	SB_GUARD_GOTO(rc, sb_wire_client_call(c, SB_MSG_SET_CREDENTIALS, sb_buf_slice(&msg),
+					      SB_MSG_SET_CREDENTIALS, NULL), out);
+	SB_GUARD_GOTO(rc, sb_wire_client_call(c, SB_MSG_BEGIN_JOB, manifest, SB_MSG_BEGIN_JOB, NULL),
+		      out);
+	progress(o, "job accepted by the enclave");
+	SB_GUARD_GOTO(rc, send_inputs(c, o, in, n), out);
+	progress(o, "all inputs sent; the enclave is decrypting and computing");
+	SB_GUARD_GOTO(rc, sb_wire_client_send(c, SB_MSG_END_INPUTS, SB_SLICE(NULL, 0), &id), out);
+	SB_GUARD_GOTO(rc, sb_wire_client_wait(c, id, (int)o->job_ms, &resp), out);
+	SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+	SB_ENSURE_MSG(resp.type == SB_MSG_RESULT, SB_ERR_BAD_FRAME, "expected a Result");
+	sb_buf_move(result, &resp.payload);
+out:
+	sb_wire_response_cleanup(&resp);
+	sb_buf_cleanup(&msg);
+	return rc;
+}
+
+SB_RESULT sb_runner_run(const struct sb_runner_opts *o, const struct sb_msg_creds *creds,
+			struct sb_slice manifest, const struct sb_runner_input *inputs,
+			size_t ninputs, struct sb_buf *output, struct sb_buf *receipt)
+{
+	struct sb_wire_client *c = NULL;
+	struct sb_buf result = SB_BUF_INIT(0);
+	struct sb_slice out_s, rec_s;
+	sb_result rc;
+
+	SB_ENSURE(o != NULL && creds != NULL && output != NULL && receipt != NULL, SB_ERR_NULL);
+	SB_GUARD(connect_with_backoff(o, 30000, &c));
+	SB_GUARD_GOTO(rc, run_job(c, o, creds, manifest, inputs, ninputs, &result), out);
+	SB_GUARD_GOTO(rc, sb_msg_result_parse(sb_buf_slice(&result), &out_s, &rec_s), out);
+	SB_GUARD_GOTO(rc, sb_buf_append_slice(output, out_s), out);
+	rc = sb_buf_append_slice(receipt, rec_s);
+	if (!sb_ok(rc))
+		sb_buf_reset(output);
+out:
+	sb_buf_cleanup(&result);
+	sb_wire_client_free(c);
+	return rc;
+}
