@@ -9,7 +9,10 @@
 #include "cli/cli.h"
 #include "common/sb_encoding.h"
 #include "common/sb_file.h"
+#include "common/sb_parse.h"
 #include "common/sb_time.h"
+#include "wire/sb_client.h"
+#include "wire/sb_vsock.h"
 
 /* A document file holds at most 16 KiB of CBOR: as hex that is 32 KiB. */
 #define DOC_FILE_MAX  (2 * SB_ATTEST_DOC_MAX + 2)
@@ -19,6 +22,7 @@ static const char usage_text[] =
     "usage: sealbid attest verify DOC [--root PEM]... [--at TIME] [--expect-pcr N=HEX]...\n"
     "                             [--allow-debug] [--json]\n"
     "       sealbid attest describe DOC [--json]\n"
+    "       sealbid attest request --cid N [--port P] [--nonce HEX] [-o FILE]\n"
     "\n"
     "DOC is a file holding an attestation document (COSE_Sign1, as /dev/nsm returns it)\n"
     "as raw CBOR, base64 or hex; the spelling is detected strictly.\n"
@@ -30,6 +34,8 @@ static const char usage_text[] =
     "         debug-mode enclave) unless --allow-debug. Exit 0 valid, 1 not (the reason on\n"
     "         stderr), 2 usage error.\n"
     "describe prints the document's fields WITHOUT verifying anything.\n"
+    "request  asks a running enclave (over vsock; SEALBID_VSOCK_DIR locally) for a fresh\n"
+    "         document carrying NONCE; writes it raw to FILE, or base64 to stdout.\n"
     "--json   prints module_id, timestamp, digest, pcrs (hex), public_key, user_data and\n"
     "         nonce (base64 or null) as one JSON object.\n";
 
@@ -236,6 +242,63 @@ out:
 	return status;
 }
 
+/* sealbid attest request: a fresh document from a running enclave. */
+static int attest_request(int argc, char **argv)
+{
+	struct sb_buf nonce = SB_BUF_INIT(512), doc = SB_BUF_INIT(SB_ATTEST_DOC_MAX),
+		      b64 = SB_BUF_INIT(4 * SB_ATTEST_DOC_MAX);
+	struct sb_wire_client *c = NULL;
+	uint32_t cid = 0, port = SB_VSOCK_DEFAULT_PORT;
+	const char *out = NULL;
+	int status = SB_EXIT_USAGE;
+
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool ok = v != NULL;
+		if (ok && strcmp(argv[i], "--cid") == 0)
+			ok = sb_ok(sb_parse_u32_str(v, 3, UINT32_MAX - 1, &cid));
+		else if (ok && strcmp(argv[i], "--port") == 0)
+			ok = sb_ok(sb_parse_u32_str(v, 1, UINT32_MAX - 1, &port));
+		else if (ok && strcmp(argv[i], "--nonce") == 0)
+			ok = sb_ok(sb_hex_decode(sb_slice_str(v), &nonce));
+		else if (ok && strcmp(argv[i], "-o") == 0)
+			out = v;
+		else
+			ok = false;
+		if (!ok) {
+			(void)sb_cli_usage_error("attest request", "bad argument '%.32s'", argv[i]);
+			goto done;
+		}
+		i++;
+	}
+	if (cid == 0) {
+		(void)sb_cli_usage_error("attest request", "--cid N is required");
+		goto done;
+	}
+	status = SB_EXIT_FAIL;
+	if (!sb_ok(sb_wire_client_connect(cid, port, NULL, &c)) ||
+	    !sb_ok(sb_wire_client_call(c, SB_MSG_ATTEST, sb_buf_slice(&nonce), SB_MSG_ATTEST, &doc)))
+		goto fail;
+	if (out != NULL) {
+		if (!sb_ok(sb_file_write_atomic(out, sb_buf_slice(&doc), 0644)))
+			goto fail;
+	} else {
+		if (!sb_ok(sb_base64_encode(sb_buf_slice(&doc), &b64)))
+			goto fail;
+		printf("%s\n", sb_buf_cstr(&b64));
+	}
+	status = SB_EXIT_OK;
+	goto done;
+fail:
+	(void)sb_cli_fail("attest request");
+done:
+	sb_wire_client_free(c);
+	sb_buf_cleanup(&nonce);
+	sb_buf_cleanup(&doc);
+	sb_buf_cleanup(&b64);
+	return status;
+}
+
 int sb_cmd_attest(int argc, char **argv)
 {
 	if (sb_cli_wants_help(argc, argv)) {
@@ -243,7 +306,9 @@ int sb_cmd_attest(int argc, char **argv)
 		return SB_EXIT_OK;
 	}
 	if (argc < 2)
-		return sb_cli_usage_error("attest", "expected 'verify' or 'describe'");
+		return sb_cli_usage_error("attest", "expected 'verify', 'describe' or 'request'");
+	if (strcmp(argv[1], "request") == 0)
+		return attest_request(argc - 1, argv + 1);
 	struct attest_args a = {0};
 	if (strcmp(argv[1], "verify") == 0)
 		a.verify = true;

@@ -13,6 +13,7 @@
 
 const struct sb_server_dispatch sb_enclave_dispatch[] = {
 	{SB_MSG_PING, SB_WIRE_STATES_AFTER_HELLO, sb_enclave_handle_ping},
+	{SB_MSG_ATTEST, SB_WIRE_STATES_AFTER_HELLO, sb_enclave_handle_attest},
 	{SB_MSG_SET_CREDENTIALS, SB_WIRE_STATE_READY | SB_WIRE_STATE_CREDENTIALS | SB_WIRE_STATE_JOB,
 	 sb_enclave_handle_set_credentials},
 	{SB_MSG_BEGIN_JOB, SB_WIRE_STATE_CREDENTIALS, sb_enclave_handle_begin_job},

@@ -60,6 +60,8 @@ extern const size_t sb_enclave_dispatch_len;
 
 /* Ping -> Pong with the same payload. */
 SB_RESULT sb_enclave_handle_ping(struct sb_server_request *req);
+/* Attest: a fresh attestation document with the parent's nonce (handle_attest.c). */
+SB_RESULT sb_enclave_handle_attest(struct sb_server_request *req);
 /* The job messages (handle_job.c). */
 SB_RESULT sb_enclave_handle_set_credentials(struct sb_server_request *req);
 SB_RESULT sb_enclave_handle_begin_job(struct sb_server_request *req);

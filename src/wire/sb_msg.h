@@ -26,7 +26,8 @@ enum sb_msg_type {
 	SB_MSG_INPUT = 7,           /* parent -> enclave: (party, chunk) */
 	SB_MSG_END_INPUTS = 8,      /* parent -> enclave: no more inputs */
 	SB_MSG_RESULT = 9,          /* enclave -> parent: result + receipt */
-	/* 10..0x7fff: future protocol messages; 0x8000..0xffff: experiments. */
+	SB_MSG_ATTEST = 10,         /* parent -> enclave: nonce; reply: a fresh attestation document */
+	/* 11..0x7fff: future protocol messages; 0x8000..0xffff: experiments. */
 };
 
 /* The protocol version this code speaks (negotiated by Hello). */

@@ -22,6 +22,7 @@ static void test_type_numbers_are_fixed(void **state)
 	};
 	assert_int_equal(SB_MSG_HELLO, 1);
 	assert_int_equal(SB_MSG_RESULT, 9);
+	assert_int_equal(SB_MSG_ATTEST, 10);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const struct sb_msg_info *info = sb_msg_info(table[i].type);
 		assert_non_null(info);
@@ -29,7 +30,7 @@ static void test_type_numbers_are_fixed(void **state)
 		assert_string_equal(info->name, table[i].name);
 		assert_string_equal(sb_msg_name(table[i].type), table[i].name);
 	}
-	static const uint16_t unknown[] = {0, 10, 0x7fff, 0x8000, 0xffff};
+	static const uint16_t unknown[] = {0, 11, 0x7fff, 0x8000, 0xffff};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		assert_null(sb_msg_info(unknown[i]));
 		assert_string_equal(sb_msg_name(unknown[i]), "unknown");
