@@ -96,3 +96,34 @@ ls_encrypt() {
       --plaintext "${kv#*=}" --query CiphertextBlob --output text >>"$out" || return 1
   done
 }
+
+ls_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# ls_start_s3: an S3-compatible server on 127.0.0.1 (moto_server, or s3rver
+# from tools/ when moto is absent); sets LS_S3_URL.
+ls_start_s3() {
+  local port moto root
+  port=$(ls_free_port)
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  moto=$(command -v moto_server || true)
+  [ -n "$moto" ] || [ ! -x /root/.pyenv/shims/moto_server ] || moto=/root/.pyenv/shims/moto_server
+  if [ -n "$moto" ]; then
+    "$moto" -H 127.0.0.1 -p "$port" >>"$LS_DIR/s3.log" 2>&1 &
+  elif [ -x "$root/tools/node_modules/.bin/s3rver" ]; then
+    "$root/tools/node_modules/.bin/s3rver" --address 127.0.0.1 --port "$port" \
+      --directory "$LS_DIR/s3rver" --silent >>"$LS_DIR/s3.log" 2>&1 &
+  else
+    ls_die "no S3-compatible server (moto_server or s3rver); run scripts/install-deps.sh"
+  fi
+  LS_PIDS+=($!)
+  LS_S3_URL=http://127.0.0.1:$port
+  local i; for i in $(seq 200); do curl -s -o /dev/null "$LS_S3_URL/" && return 0; sleep 0.1; done
+  ls_die "S3 server did not start (see $LS_DIR/s3.log)"
+}
+
+# ls_s3 ARGS...: the AWS CLI's s3api against the local S3 server.
+ls_s3() {
+  AWS_ACCESS_KEY_ID=S3LOCALACCESSKEY1 AWS_SECRET_ACCESS_KEY=local-s3-secret AWS_SESSION_TOKEN= \
+    AWS_CONFIG_FILE=$LS_DIR/aws-config AWS_SHARED_CREDENTIALS_FILE=$LS_DIR/aws-credentials AWS_PAGER= \
+    "$AWS_CLI" --endpoint-url "$LS_S3_URL" --region "$LS_REGION" s3api "$@"
+}

@@ -47,6 +47,7 @@ out:
 }
 
 struct receipt {
+	char job_id[129];
 	uint8_t manifest_hash[SB_SHA384_LEN];
 	uint8_t output_hash[SB_SHA384_LEN];
 	struct sb_buf doc;
@@ -57,6 +58,10 @@ static SB_RESULT hex_field(json_t *root, const char *name, uint8_t out[SB_SHA384
 	json_t *v = json_object_get(root, name);
 
 	SB_ENSURE_MSG(json_is_string(v), SB_ERR_BAD_RECEIPT, "\"%s\" must be a string", name);
+	/* Canonical lower-case hex only, so no two receipts mean the same thing. */
+	for (const char *p = json_string_value(v); *p != '\0'; p++)
+		SB_ENSURE_MSG(!(*p >= 'A' && *p <= 'F'), SB_ERR_BAD_RECEIPT,
+			      "\"%s\" must be lower-case hex", name);
 	if (!sb_ok(sb_hex_decode_fixed(SB_SLICE(json_string_value(v), json_string_length(v)), out,
 				       SB_SHA384_LEN)))
 		SB_BAIL_MSG(SB_ERR_BAD_RECEIPT, "\"%s\" must be 96 hex digits", name);
@@ -86,6 +91,10 @@ static SB_RESULT receipt_parse(struct sb_slice text, struct receipt *r)
 	val = json_object_get(root, "version");
 	if (!json_is_integer(val) || json_integer_value(val) != 1)
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "\"version\" must be 1");
+	val = json_object_get(root, "job_id");
+	if (!json_is_string(val) || json_string_length(val) >= sizeof(r->job_id))
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "\"job_id\" must be a string");
+	memcpy(r->job_id, json_string_value(val), json_string_length(val) + 1);
 	SB_GUARD_GOTO(rc, hex_field(root, "manifest_sha384", r->manifest_hash), out);
 	SB_GUARD_GOTO(rc, hex_field(root, "output_sha384", r->output_hash), out);
 	val = json_object_get(root, "attestation_document");
@@ -107,7 +116,9 @@ static SB_RESULT check_bindings(const struct receipt *r, struct sb_slice output,
 	bool same;
 
 	SB_GUARD(sb_manifest_parse(manifest_json, &m));
-	same = memcmp(m.hash, r->manifest_hash, SB_SHA384_LEN) == 0;
+	/* Every field of the receipt is bound: the job id must be the manifest's too. */
+	same = memcmp(m.hash, r->manifest_hash, SB_SHA384_LEN) == 0 &&
+	       strcmp(m.job_id, r->job_id) == 0;
 	sb_manifest_cleanup(&m);
 	SB_ENSURE_MSG(same, SB_ERR_RECEIPT_MISMATCH, "the manifest is not the one of the receipt");
 	SB_GUARD(sb_sha384(output, oh));
