@@ -35,7 +35,7 @@ test: build
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 demo: build
-	@SB_BIN=$(CURDIR)/$(BUILD)/bin bash scripts/demo.sh
+	@$(BUILD)/bin/sealbid demo
 
 bench: build
 	@SB_BIN=$(CURDIR)/$(BUILD)/bin bash bench/run.sh

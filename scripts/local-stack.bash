@@ -78,17 +78,51 @@ ls_build_image() {
   "$SB_BIN/sealbid" image build --enclave "$bin" --config "$LS_DIR/enclave.conf" -o "$1" >/dev/null
 }
 
+# ls_kms PRINCIPAL ACTION JSON: one KMS JSON 1.1 call signed by curl's SigV4
+# (used where the AWS CLI is not installed).
+ls_kms() {
+  local out
+  out=$(curl -sS --fail-with-body --aws-sigv4 "aws:amz:$LS_REGION:kms" \
+    --user "$(ls_principal_key "$1"):$(ls_principal_secret "$1")" \
+    -H "X-Amz-Target: TrentService.$2" -H 'Content-Type: application/x-amz-json-1.1' \
+    --data-binary "$3" "$LS_KMS_URL/") || { echo "$out" >&2; return 1; }
+  echo "$out"
+}
+
+ls_have_aws() { [ -f "$AWS_CLI" ] && [ -x "$AWS_CLI" ]; }
+
 # ls_create_key PRINCIPAL ALIAS: a key owned by PRINCIPAL; prints its ARN.
 ls_create_key() {
   local arn
-  arn=$(ls_aws "$1" kms create-key --description "$2" --query KeyMetadata.Arn --output text) || return 1
-  ls_aws "$1" kms create-alias --alias-name "alias/$2" --target-key-id "$arn" >/dev/null || return 1
+  if ls_have_aws; then
+    arn=$(ls_aws "$1" kms create-key --description "$2" --query KeyMetadata.Arn --output text) || return 1
+    ls_aws "$1" kms create-alias --alias-name "alias/$2" --target-key-id "$arn" >/dev/null || return 1
+  else
+    arn=$(ls_kms "$1" CreateKey "{\"Description\":\"$2\"}" |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["KeyMetadata"]["Arn"])') || return 1
+    ls_kms "$1" CreateAlias "{\"AliasName\":\"alias/$2\",\"TargetKeyId\":\"$arn\"}" >/dev/null || return 1
+  fi
   echo "$arn"
 }
 
-# ls_encrypt PRINCIPAL KEY OUT.csv PROPERTY=AMOUNT...: the AWS sample's way, one aws kms encrypt per bid.
+# ls_put_policy PRINCIPAL KEY POLICY_FILE
+ls_put_policy() {
+  if ls_have_aws; then
+    ls_aws "$1" kms put-key-policy --key-id "$2" --policy-name default --policy "file://$3"
+  else
+    ls_kms "$1" PutKeyPolicy "$(python3 -c 'import json,sys; print(json.dumps({"KeyId": sys.argv[1], "PolicyName": "default", "Policy": open(sys.argv[2]).read()}))' "$2" "$3")" >/dev/null
+  fi
+}
+
+# ls_encrypt PRINCIPAL KEY OUT.csv PROPERTY=AMOUNT...: the AWS sample's way, one
+# aws kms encrypt per bid (sealbid encrypt-bids where the AWS CLI is missing).
 ls_encrypt() {
   local who=$1 key=$2 out=$3 kv; shift 3
+  if ! ls_have_aws; then
+    for kv in "$@"; do echo "${kv%%=*},${kv#*=}"; done >"$out.plain"
+    ls_as "$who" "$SB_BIN/sealbid" encrypt-bids --key-id "$key" "$out.plain" >"$out"
+    local rc=$?; rm -f "$out.plain"; return $rc
+  fi
   echo "[].contract,[].bid" >"$out"
   for kv in "$@"; do
     printf '%s,' "${kv%%=*}" >>"$out"
