@@ -44,11 +44,19 @@ def one(path, n, errors):
         errors.append("echo mismatch: sent %d bytes, got %d" % (n, count[0]))
 
 
+def guarded(path, n, errors):
+    # A failure in a thread (e.g. EPIPE when the proxy hangs up) must count.
+    try:
+        one(path, n, errors)
+    except (OSError, SystemExit) as e:
+        errors.append("connection failed: %s" % e)
+
+
 def main():
     path, n = sys.argv[1], int(sys.argv[2])
     conns = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     errors = []
-    ts = [threading.Thread(target=one, args=(path, n, errors)) for _ in range(conns)]
+    ts = [threading.Thread(target=guarded, args=(path, n, errors)) for _ in range(conns)]
     for t in ts:
         t.start()
     for t in ts:
