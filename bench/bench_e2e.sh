@@ -37,6 +37,7 @@ ls_build_image "$LS_DIR/enclave.img"
 
 # Each buyer: a pinned key, and P random bids encrypted by the KMS client.
 t0=$(date +%s.%N)
+enc_pids=()
 for i in $(seq "$max"); do
   ls_create_key "buyer$i" "buyer$i" >"$LS_DIR/key$i"
   "$SB" policy --role-arn "arn:aws:iam::$LS_ACCOUNT:role/operator" \
@@ -46,8 +47,9 @@ for i in $(seq "$max"); do
 for p in range(1, int(sys.argv[1]) + 1): print("%d,%d" % (p, r.randrange(1, 500) * 1000))' "$PROPS" "$i" \
     >"$LS_DIR/plain$i.csv"
   ls_as "buyer$i" "$SB" encrypt-bids --key-id "alias/buyer$i" "$LS_DIR/plain$i.csv" >"$LS_DIR/bids$i.csv" &
+  enc_pids+=($!)
 done
-wait
+for p in "${enc_pids[@]}"; do wait "$p"; done
 echo "set-up: $max buyers x $PROPS bids encrypted in $(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 1))" "$(date +%s.%N)" "$t0") s (not measured)"
 
 printf '%-8s %-11s %-8s %-10s %-12s %-13s %-12s %s\n' buyers properties bids seconds bids/s properties/s "vs RSA priv" "vs AWS sample"

@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -15,7 +16,12 @@
 struct sb_rsa_key {
 	EVP_PKEY *pkey;
 	bool has_private;
+	/* SHA-256 of the DER SubjectPublicKeyInfo, computed once at adoption:
+	 * the KMS server asks for it on every CiphertextForRecipient. */
+	uint8_t ski[SB_RSA_SKI_LEN];
 };
+
+static SB_RESULT spki_sha256(EVP_PKEY *pkey, uint8_t out[SB_RSA_SKI_LEN]);
 
 /* Wraps pkey (taken) after checking it is an RSA key of an accepted size. */
 static SB_RESULT rsa_key_adopt(EVP_PKEY *pkey, bool has_private, struct sb_rsa_key **out)
@@ -40,6 +46,10 @@ static SB_RESULT rsa_key_adopt(EVP_PKEY *pkey, bool has_private, struct sb_rsa_k
 	}
 	key->pkey = pkey;
 	key->has_private = has_private;
+	if (!sb_ok(spki_sha256(pkey, key->ski))) {
+		sb_rsa_key_free(key);
+		SB_BAIL_MSG(SB_ERR_BAD_KEY, "cannot encode the public key");
+	}
 	*out = key;
 	return SB_OK_RESULT;
 }
@@ -215,17 +225,23 @@ size_t sb_rsa_key_size(const struct sb_rsa_key *key)
 	return (size_t)EVP_PKEY_get_size(key->pkey);
 }
 
-SB_RESULT sb_rsa_key_ski(const struct sb_rsa_key *key, uint8_t out[SB_RSA_SKI_LEN])
+static SB_RESULT spki_sha256(EVP_PKEY *pkey, uint8_t out[SB_RSA_SKI_LEN])
 {
-	struct sb_buf der = SB_BUF_INIT(SB_RSA_MAX_SPKI_DER_LEN);
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(pkey, &der);
 	sb_result rc;
 
-	SB_ENSURE(key != NULL && out != NULL, SB_ERR_NULL);
-	SB_GUARD_GOTO(rc, sb_rsa_key_public_der(key, &der), out);
-	rc = sb_sha256(sb_buf_slice(&der), out);
-out:
-	sb_buf_cleanup(&der);
+	SB_ENSURE(n > 0 && der != NULL, SB_ERR_CRYPTO);
+	rc = sb_sha256(SB_SLICE(der, (size_t)n), out);
+	OPENSSL_free(der);
 	return rc;
+}
+
+SB_RESULT sb_rsa_key_ski(const struct sb_rsa_key *key, uint8_t out[SB_RSA_SKI_LEN])
+{
+	SB_ENSURE(key != NULL && out != NULL, SB_ERR_NULL);
+	memcpy(out, key->ski, SB_RSA_SKI_LEN);
+	return SB_OK_RESULT;
 }
 
 struct evp_pkey_st *sb_rsa_key_evp(const struct sb_rsa_key *key)

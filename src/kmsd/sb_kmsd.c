@@ -52,20 +52,27 @@ SB_RESULT sb_kmsd_new(const struct sb_kmsd_config *cfg, const char *data_dir,
 		      struct sb_kmsd **out)
 {
 	struct sb_kmsd *k = NULL;
-	sb_result rc;
+	struct sb_verify_opts opts;
+	bool trusted = false;
+	sb_result rc = SB_OK_RESULT;
 
 	SB_ENSURE_REF(cfg);
 	SB_ENSURE_REF(data_dir);
 	SB_ENSURE_REF(out);
 	SB_GUARD(sb_calloc(1, sizeof(*k), (void **)&k));
 	k->cfg = cfg;
-	rc = sb_kstore_open(data_dir, &k->store);
-	if (!sb_ok(rc)) {
-		free(k);
-		return rc;
-	}
+	SB_GUARD_GOTO(rc, sb_kmsd_recipient_opts(cfg, &opts, &trusted), out);
+	if (trusted)
+		SB_GUARD_GOTO(rc,
+			      sb_kmsd_attest_cache_new(&opts, SB_KMSD_ATTEST_CACHE_CAPACITY,
+						       SB_KMSD_ATTEST_MAX_AGE_MS, &k->attest),
+			      out);
+	SB_GUARD_GOTO(rc, sb_kstore_open(data_dir, &k->store), out);
 	*out = k;
-	return SB_OK_RESULT;
+	k = NULL;
+out:
+	sb_kmsd_free(k);
+	return rc;
 }
 
 void sb_kmsd_free(struct sb_kmsd *k)
@@ -73,7 +80,15 @@ void sb_kmsd_free(struct sb_kmsd *k)
 	if (k == NULL)
 		return;
 	sb_kstore_free(k->store);
+	sb_kmsd_attest_cache_free(k->attest);
 	free(k);
+}
+
+void sb_kmsd_attest_stats(struct sb_kmsd *k, struct sb_kmsd_attest_cache_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (k->attest != NULL)
+		sb_kmsd_attest_cache_stats(k->attest, out);
 }
 
 void sb_kmsd_response_init(struct sb_kmsd_response *resp)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "common/sb_buf.h"
+#include "kmsd/sb_kmsd_attest_cache.h"
 #include "kmsd/sb_kmsd_config.h"
 #include "kmsd/sb_sigv4.h"
 
@@ -36,6 +37,10 @@ struct sb_kmsd;
 SB_RESULT sb_kmsd_new(const struct sb_kmsd_config *cfg, const char *data_dir,
 		      struct sb_kmsd **out);
 void sb_kmsd_free(struct sb_kmsd *kmsd);
+
+/* Counters of the verified-document cache (all zero when no root is
+ * trusted), for tests and the benchmark. */
+void sb_kmsd_attest_stats(struct sb_kmsd *kmsd, struct sb_kmsd_attest_cache_stats *out);
 
 /* One request as received. All borrowed. */
 struct sb_kmsd_request {

@@ -6,14 +6,15 @@
 
 #include "attest/sb_attest_doc.h"
 #include "kmsd/sb_kmsd.h"
+#include "kmsd/sb_kmsd_attest_cache.h"
 #include "kmsd/sb_kstore.h"
 #include "kmsd/sb_policy.h"
-
-struct sb_rsa_key;
 
 struct sb_kmsd {
 	const struct sb_kmsd_config *cfg;
 	struct sb_kstore *store;
+	/* Verified Recipient documents; NULL when no attestation root is trusted. */
+	struct sb_kmsd_attest_cache *attest;
 };
 
 /* Who is calling: borrowed from the configuration. */
@@ -22,12 +23,11 @@ struct sb_kmsd_caller {
 	uint64_t now_ms;
 };
 
-/* A verified Recipient: the key to encrypt to and the document's PCRs. */
+/* A verified Recipient: a reference to its cache entry (the key to encrypt
+ * to, the document's PCRs), given back by sb_kmsd_recipient_cleanup. */
 struct sb_kmsd_recipient {
 	bool present;
-	struct sb_rsa_key *key;
-	struct sb_attest_doc *doc;
-	char pcr_hex[SB_ATTEST_PCR_COUNT][2 * SB_ATTEST_PCR_MAX_LEN + 1];
+	const struct sb_kmsd_attest *attest;
 };
 
 /* Condition keys of one request (strings owned here). */
@@ -51,10 +51,14 @@ struct sb_kmsd_op {
 const struct sb_kmsd_op *sb_kmsd_op_find(const char *name);
 
 /* Recipient (sb_kmsd_recipient.c). */
+/* The verifier options for cfg's roots (borrowed); *trusted = false when no
+ * root at all is trusted (every Recipient is then refused). */
+SB_RESULT sb_kmsd_recipient_opts(const struct sb_kmsd_config *cfg, struct sb_verify_opts *out,
+				 bool *trusted);
 void sb_kmsd_recipient_init(struct sb_kmsd_recipient *r);
 void sb_kmsd_recipient_cleanup(struct sb_kmsd_recipient *r);
-/* Parses and verifies the request's Recipient field, if any. */
-SB_RESULT sb_kmsd_recipient_parse(const struct sb_kmsd *k, const json_t *req, uint64_t now_ms,
+/* Parses and verifies (or finds verified) the request's Recipient field, if any. */
+SB_RESULT sb_kmsd_recipient_parse(struct sb_kmsd *k, const json_t *req, uint64_t now_ms,
 				  struct sb_kmsd_recipient *out);
 /* CMS EnvelopedData of plaintext for the recipient, base64 into out. */
 SB_RESULT sb_kmsd_recipient_seal(const struct sb_kmsd_recipient *r, struct sb_slice plaintext,

@@ -147,13 +147,13 @@ static SB_RESULT ctx_build(struct sb_kmsd_ctx *c, const struct sb_kmsd_caller *c
 	if (rcpt == NULL || !rcpt->present)
 		return SB_OK_RESULT;
 	for (unsigned i = 0; i < SB_ATTEST_PCR_COUNT; i++) {
-		if (!rcpt->doc->pcrs[i].present)
+		if (!rcpt->attest->doc->pcrs[i].present)
 			continue;
 		(void)snprintf(idx, sizeof(idx), "%u", i);
-		SB_GUARD(ctx_add(c, "kms:RecipientAttestation:PCR", idx, rcpt->pcr_hex[i]));
+		SB_GUARD(ctx_add(c, "kms:RecipientAttestation:PCR", idx, rcpt->attest->pcr_hex[i]));
 		if (i == 0)
 			SB_GUARD(ctx_add(c, "kms:RecipientAttestation:ImageSha384", "",
-					 rcpt->pcr_hex[0]));
+					 rcpt->attest->pcr_hex[0]));
 	}
 	return SB_OK_RESULT;
 }

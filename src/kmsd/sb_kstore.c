@@ -16,7 +16,13 @@
 struct sb_kstore {
 	sqlite3 *db;
 	pthread_mutex_t lock;
+	/* Decrypt reads a key on every call: its statement is compiled once
+	 * (under lock, reset after each use). */
+	sqlite3_stmt *get_key;
 };
+
+#define GET_KEY_SQL                                                                                \
+	"SELECT material, creation_ms, enabled, description, policy FROM keys WHERE id = ?"
 
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS keys ("
@@ -96,6 +102,9 @@ SB_RESULT sb_kstore_open(const char *dir, struct sb_kstore **out)
 	    SQLITE_OK)
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_KMS_STORE, out, "cannot open %s", path);
 	SB_GUARD_GOTO(rc, configure(s), out);
+	if (sqlite3_prepare_v3(s->db, GET_KEY_SQL, -1, SQLITE_PREPARE_PERSISTENT, &s->get_key,
+			       NULL) != SQLITE_OK)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_KMS_STORE, out, "prepare: %s", sqlite3_errmsg(s->db));
 	*out = s;
 	s = NULL;
 out:
@@ -107,6 +116,7 @@ void sb_kstore_free(struct sb_kstore *s)
 {
 	if (s == NULL)
 		return;
+	sqlite3_finalize(s->get_key);
 	if (s->db != NULL)
 		sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
@@ -194,14 +204,10 @@ static SB_RESULT copy_text_col(sqlite3_stmt *st, int col, struct sb_buf *out)
 
 static SB_RESULT get_key_locked(struct sb_kstore *s, const char *id, struct sb_kstore_key *k)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = s->get_key;
 	sb_result rc = SB_OK_RESULT;
 	int step;
 
-	SB_GUARD(prepare(s,
-			 "SELECT material, creation_ms, enabled, description, policy FROM keys"
-			 " WHERE id = ?",
-			 &st));
 	SB_GUARD_GOTO(rc, bind_text(s, st, 1, sb_slice_str(id)), out);
 	step = sqlite3_step(st);
 	if (step == SQLITE_DONE)
@@ -217,7 +223,9 @@ static SB_RESULT get_key_locked(struct sb_kstore *s, const char *id, struct sb_k
 	SB_GUARD_GOTO(rc, copy_text_col(st, 3, &k->description), out);
 	SB_GUARD_GOTO(rc, copy_text_col(st, 4, &k->policy), out);
 out:
-	sqlite3_finalize(st);
+	/* Ends the read transaction and lets go of the row (and its material). */
+	(void)sqlite3_reset(st);
+	(void)sqlite3_clear_bindings(st);
 	return rc;
 }
 

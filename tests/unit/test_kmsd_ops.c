@@ -710,6 +710,85 @@ static void test_recipient_with_pinned_pcrs(void **state)
 	sb_buf_cleanup(&alien);
 }
 
+static struct sb_kmsd_attest_cache_stats attest_stats(void)
+{
+	struct sb_kmsd_attest_cache_stats st;
+
+	sb_kmsd_attest_stats(fx.kmsd, &st);
+	return st;
+}
+
+/* Sets key id's policy: the admin manages, the enclave may decrypt with PCR1 = pcr1. */
+static void put_enclave_policy(const char *id, const char *pcr1)
+{
+	char policy[4096], body[8192];
+	json_t *b;
+	char *s;
+	struct reply r;
+
+	snprintf(policy, sizeof(policy),
+		 "{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" ADMIN "\"},"
+		 "\"Action\":[\"kms:Encrypt\",\"kms:PutKeyPolicy\"],\"Resource\":\"*\"},"
+		 "{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" ENCL "\"},\"Action\":"
+		 "\"kms:Decrypt\",\"Resource\":\"*\",\"Condition\":{\"StringEquals\":"
+		 "{\"kms:RecipientAttestation:PCR1\":\"%s\"}}}]}",
+		 pcr1);
+	b = json_pack("{s:s, s:s}", "KeyId", id, "Policy", policy);
+	s = json_dumps(b, JSON_COMPACT);
+	snprintf(body, sizeof(body), "%s", s);
+	free(s);
+	json_decref(b);
+	expect_ok(r = call(P_ADMIN, "PutKeyPolicy", body));
+	json_decref(r.json);
+}
+
+/*
+ * The cache keeps verification, never a decision: with the document cached,
+ * a policy change applies to the very next call, both ways.
+ */
+static void test_cached_document_policy_each_call(void **state)
+{
+	char id[64], blob[1024], fields[2048], pcr1[97];
+	static char body[64 * 1024];
+	struct sb_buf good = SB_BUF_INIT(SB_ATTEST_DOC_MAX);
+	struct sb_kmsd_attest_cache_stats before, after;
+	struct reply r;
+
+	(void)state;
+	hex48(fx.pcr[1], pcr1);
+	create_key(P_ADMIN, NULL, id);
+	put_enclave_policy(id, pcr1);
+	encrypt(id, "424242", NULL, blob, sizeof(blob));
+	make_doc(&fx.trusted, (const uint8_t(*)[48])fx.pcr, &good);
+	snprintf(fields, sizeof(fields), "\"CiphertextBlob\":\"%s\"", blob);
+	with_recipient(fields, &good, body, sizeof(body));
+
+	before = attest_stats();
+	expect_ok(r = call(P_ENCLAVE, "Decrypt", body));
+	cms_opens_to(&r, "424242", 6);
+	json_decref(r.json);
+	expect_ok(r = call(P_ENCLAVE, "Decrypt", body));
+	json_decref(r.json);
+	after = attest_stats();
+	assert_int_equal(after.misses, before.misses + 1);
+	assert_int_equal(after.hits, before.hits + 1);
+
+	/* Pin another PCR1: the cached document no longer satisfies it. */
+	put_enclave_policy(id, "00");
+	expect_error(call(P_ENCLAVE, "Decrypt", body), 400, "AccessDeniedException");
+	/* And back: allowed again at once. */
+	put_enclave_policy(id, pcr1);
+	expect_ok(r = call(P_ENCLAVE, "Decrypt", body));
+	cms_opens_to(&r, "424242", 6);
+	json_decref(r.json);
+	after = attest_stats();
+	/* All four Decrypts used the one verification. */
+	assert_int_equal(after.misses, before.misses + 1);
+	assert_int_equal(after.hits, before.hits + 3);
+	assert_true(after.entries >= 1);
+	sb_buf_cleanup(&good);
+}
+
 /* Runs last: everything above was logged; no plaintext or key may appear. */
 static void test_logs_hold_no_secrets(void **state)
 {
@@ -733,6 +812,7 @@ int main(void)
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_recipient_with_pinned_pcrs),
+		cmocka_unit_test(test_cached_document_policy_each_call),
 		cmocka_unit_test(test_logs_hold_no_secrets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/sb_file.h"
 #include "common/sb_log.h"
@@ -22,6 +23,20 @@
 #include "kmsd/sb_kmsd_http.h"
 
 #define PROG "sealbid-kms"
+
+/*
+ * The default thread pool: one thread per online CPU, at least 4 (a request
+ * is CPU-bound, RSA and AES; 4 keeps a small machine busy while one thread
+ * waits on a SQLite fsync), at most the server's 64.
+ */
+static unsigned default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 4)
+		return 4;
+	return n > 64 ? 64 : (unsigned)n;
+}
 
 struct opts {
 	char host[64];
@@ -39,7 +54,9 @@ static void usage(FILE *f)
 		   "A KMS-compatible server (AWS KMS JSON 1.1 API subset, SigV4, key policies\n"
 		   "with kms:RecipientAttestation conditions). Keys live in DIR/kms.sqlite3.\n"
 		   "Without --config it runs with the development principal of docs/KMS.md.\n"
-		   "PORT 0 picks a free port; --port-file writes the port chosen.\n");
+		   "PORT 0 picks a free port; --port-file writes the port chosen.\n"
+		   "--threads N (1..64) sizes the HTTP thread pool; the default is the number\n"
+		   "of online CPUs, at least 4.\n");
 }
 
 static SB_RESULT parse_listen(const char *arg, struct opts *o)
@@ -146,7 +163,7 @@ static int serve(const struct opts *o, const struct sb_kmsd_config *cfg)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.threads = 4};
+	struct opts o = {.threads = default_threads()};
 	struct sb_kmsd_config cfg;
 	sigset_t set;
 	int rc;
