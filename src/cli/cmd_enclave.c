@@ -24,23 +24,13 @@ static const char usage_text[] =
 	"state directory (dev-root prints its root certificate for verifiers), vsock\n"
 	"mapped to Unix sockets in the vsock directory, and, as root, no network.\n"
 	"\n"
-	"  --state DIR      state directory (default $SEALBID_STATE or ~/.sealbid)\n"
+	"  --state DIR      state directory (default $SEALBID_STATE, $XDG_STATE_HOME/sealbid\n"
+	"                   or ~/.local/state/sealbid)\n"
 	"  --vsock-dir DIR  vsock mapping directory (default $SEALBID_VSOCK_DIR or STATE/vsock);\n"
 	"                   parent-side commands need SEALBID_VSOCK_DIR set to the same\n"
 	"  --cid N          enclave CID (default: the lowest free from 16)\n"
 	"  --debug-mode     PCR0/1/2/8 are zero, as in a Nitro debug-mode enclave\n"
 	"  --wait-port P    return once the enclave listens on vsock port P (default 5005; 0: don't)\n";
-
-static void default_state(char *buf, size_t n)
-{
-	const char *s = getenv("SEALBID_STATE");
-	const char *home = getenv("HOME");
-
-	if (s != NULL && *s != '\0')
-		(void)snprintf(buf, n, "%s", s);
-	else
-		(void)snprintf(buf, n, "%s/.sealbid", home != NULL ? home : ".");
-}
 
 static int enclave_run(int argc, char **argv, const char *state)
 {
@@ -179,7 +169,8 @@ int sb_cmd_enclave(int argc, char **argv)
 		fputs(usage_text, argc < 2 ? stderr : stdout);
 		return argc < 2 ? SB_EXIT_USAGE : SB_EXIT_OK;
 	}
-	default_state(state, sizeof(state));
+	if (!sb_ok(sb_state_dir(state, sizeof(state))))
+		return sb_cli_fail("enclave");
 	if (take_state(&argc, argv, state, sizeof(state)) != 0)
 		return sb_cli_usage_error("enclave", "--state needs a directory");
 	if (strcmp(argv[1], "run") == 0)

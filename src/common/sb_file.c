@@ -131,3 +131,19 @@ SB_RESULT sb_mkdir_p(const char *path, unsigned mode)
 		SB_BAIL_MSG(SB_ERR_IO, "mkdir %s: %s", p, strerror(errno));
 	return SB_OK_RESULT;
 }
+
+SB_RESULT sb_state_dir(char *out, size_t cap)
+{
+	const char *s = getenv("SEALBID_STATE"), *x = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
+	int n;
+
+	SB_ENSURE_REF(out);
+	if (s != NULL && s[0] != '\0')
+		n = snprintf(out, cap, "%s", s);
+	else if (x != NULL && x[0] != '\0')
+		n = snprintf(out, cap, "%s/sealbid", x);
+	else
+		n = snprintf(out, cap, "%s/.local/state/sealbid", h != NULL ? h : ".");
+	SB_ENSURE(n > 0 && (size_t)n < cap, SB_ERR_TOO_LARGE);
+	return SB_OK_RESULT;
+}

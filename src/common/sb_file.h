@@ -16,6 +16,11 @@ SB_RESULT sb_file_write_atomic(const char *path, struct sb_slice data, unsigned 
 SB_RESULT sb_fd_read_all(int fd, struct sb_buf *out);
 /* Writes all of data to fd, retrying short writes and EINTR. */
 SB_RESULT sb_fd_write_all(int fd, struct sb_slice data);
+/*
+ * The local stack's state directory (dev CA, enclave records): $SEALBID_STATE,
+ * else $XDG_STATE_HOME/sealbid, else $HOME/.local/state/sealbid.
+ */
+SB_RESULT sb_state_dir(char *out, size_t cap);
 /* mkdir -p with mode for each created component. */
 SB_RESULT sb_mkdir_p(const char *path, unsigned mode);
 

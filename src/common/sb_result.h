@@ -114,8 +114,9 @@ __attribute__((noreturn)) void sb_abort_invariant(const char *what, const char *
 
 /*
  * Scope-bound cleanup, as s2n's DEFER_CLEANUP: the function is called with a
- * pointer to the variable on every exit from its scope.
- *   SB_DEFER(struct sb_buf body = SB_BUF_INIT(1 << 20), sb_buf_cleanup);
+ * pointer to the variable on every exit from its scope. The initialiser
+ * follows the macro (the attribute must come before it):
+ *   SB_DEFER(struct sb_buf body, sb_buf_cleanup) = SB_BUF_INIT(1 << 20);
  */
 #define SB_DEFER(decl, fn) decl __attribute__((cleanup(fn)))
 

@@ -224,21 +224,6 @@ SB_RESULT sb_kmsd_config_load(const char *path, struct sb_kmsd_config *cfg)
 	return SB_OK_RESULT;
 }
 
-static SB_RESULT state_dir(char *out, size_t cap)
-{
-	const char *s = getenv("SEALBID_STATE"), *x = getenv("XDG_STATE_HOME"), *h = getenv("HOME");
-	int n;
-
-	if (s != NULL && s[0] != '\0')
-		n = snprintf(out, cap, "%s", s);
-	else if (x != NULL && x[0] != '\0')
-		n = snprintf(out, cap, "%s/sealbid", x);
-	else
-		n = snprintf(out, cap, "%s/.local/state/sealbid", h != NULL ? h : ".");
-	SB_ENSURE(n > 0 && (size_t)n < cap, SB_ERR_TOO_LARGE);
-	return SB_OK_RESULT;
-}
-
 SB_RESULT sb_kmsd_config_default(struct sb_kmsd_config *cfg)
 {
 	static const char dev[] =
@@ -249,7 +234,7 @@ SB_RESULT sb_kmsd_config_default(struct sb_kmsd_config *cfg)
 	struct stat st;
 
 	SB_GUARD(sb_kmsd_config_parse(SB_SLICE_LIT(dev), NULL, cfg));
-	SB_GUARD(state_dir(dir, sizeof(dir)));
+	SB_GUARD(sb_state_dir(dir, sizeof(dir)));
 	(void)snprintf(root, sizeof(root), "%s/ca/dev-root.pem", dir);
 	if (stat(root, &st) == 0)
 		SB_GUARD(load_root(cfg, root, NULL));
