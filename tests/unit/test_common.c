@@ -321,6 +321,24 @@ static void test_file_atomic_and_bounded(void **state)
 	rmdir(dir);
 }
 
+static void test_state_dir_precedence(void **state)
+{
+	(void)state;
+	char out[64], tiny[8];
+	setenv("SEALBID_STATE", "/s", 1);
+	setenv("XDG_STATE_HOME", "/x", 1);
+	setenv("HOME", "/h", 1);
+	assert_true(sb_ok(sb_state_dir(out, sizeof(out))));
+	assert_string_equal(out, "/s");
+	unsetenv("SEALBID_STATE");
+	assert_true(sb_ok(sb_state_dir(out, sizeof(out))));
+	assert_string_equal(out, "/x/sealbid");
+	setenv("XDG_STATE_HOME", "", 1);
+	assert_true(sb_ok(sb_state_dir(out, sizeof(out))));
+	assert_string_equal(out, "/h/.local/state/sealbid");
+	assert_int_equal(sb_state_dir(tiny, sizeof(tiny)).code, SB_ERR_TOO_LARGE);
+}
+
 static char last_line[1100];
 static void capture(void *ctx, enum sb_log_level level, const char *line)
 {
@@ -357,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_file_atomic_and_bounded),
 		cmocka_unit_test(test_log_levels_and_sanitising),
+		cmocka_unit_test(test_state_dir_precedence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
