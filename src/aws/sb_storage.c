@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/sb_encoding.h"
 #include "common/sb_file.h"
 
 #define COPY_CHUNK (256u << 10)
@@ -18,17 +19,6 @@ struct sb_storage {
 	struct sb_creds_provider *own_creds;
 	struct sb_s3 *s3;
 };
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 static SB_RESULT parse_file_uri(const char *p, struct sb_storage_uri *out)
 {
@@ -41,7 +31,8 @@ static SB_RESULT parse_file_uri(const char *p, struct sb_storage_uri *out)
 		SB_ENSURE_MSG(c != '?' && c != '#', SB_ERR_BAD_URI,
 			      "file URI must not have a query or fragment");
 		if (c == '%') {
-			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			int hi = sb_hex_digit((uint8_t)p[1]);
+			int lo = hi < 0 ? -1 : sb_hex_digit((uint8_t)p[2]);
 			SB_ENSURE_MSG(hi >= 0 && lo >= 0 && (hi | lo) != 0, SB_ERR_BAD_URI,
 				      "bad %%-escape in file URI");
 			c = (char)(hi * 16 + lo);

@@ -113,7 +113,7 @@ SB_RESULT sb_hex_encode(struct sb_slice in, struct sb_buf *out)
 	return sb_buf_commit(out, out->len + outlen);
 }
 
-static int hex_value(uint8_t c)
+int sb_hex_digit(uint8_t c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -128,8 +128,8 @@ static SB_RESULT hex_decode_into(struct sb_slice in, uint8_t *dst)
 {
 	SB_ENSURE_MSG(in.len % 2 == 0, SB_ERR_BAD_HEX, "odd length %zu", in.len);
 	for (size_t i = 0; i < in.len; i += 2) {
-		int hi = hex_value(in.ptr[i]);
-		int lo = hex_value(in.ptr[i + 1]);
+		int hi = sb_hex_digit(in.ptr[i]);
+		int lo = sb_hex_digit(in.ptr[i + 1]);
 		SB_ENSURE_MSG(hi >= 0 && lo >= 0, SB_ERR_BAD_HEX, "bad character at offset %zu", i);
 		dst[i / 2] = (uint8_t)((hi << 4) | lo);
 	}

@@ -22,17 +22,6 @@ static bool is_unreserved(uint8_t c)
 	       c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-static int hex_digit(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static uint8_t lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
@@ -55,7 +44,7 @@ static SB_RESULT pct_decode(struct sb_slice s, struct sb_buf *out)
 		uint8_t c = s.ptr[i];
 		if (c == '%') {
 			SB_ENSURE(i + 2 < s.len, SB_ERR_KMS_INCOMPLETE_SIGNATURE);
-			int hi = hex_digit(s.ptr[i + 1]), lo = hex_digit(s.ptr[i + 2]);
+			int hi = sb_hex_digit(s.ptr[i + 1]), lo = sb_hex_digit(s.ptr[i + 2]);
 			SB_ENSURE(hi >= 0 && lo >= 0, SB_ERR_KMS_INCOMPLETE_SIGNATURE);
 			c = (uint8_t)(hi * 16 + lo);
 			i += 2;
