@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "aws/sb_vsock_bridge.h"
 #include "common/sb_encoding.h"
 #include "common/sb_log.h"
 #include "common/sb_mem.h"
@@ -249,13 +250,11 @@ static int on_seek(void *ud, curl_off_t off, int origin)
  * The enclave path: every connection is a vsock stream to the parent's proxy.
  *
  * libcurl >= 8.0: sb_vsock_connect gives a connected socket and the sockopt
- * callback answers CURL_SOCKOPT_ALREADY_CONNECTED. libcurl 7.88 still calls
- * connect() on such a socket (curl issue #10626, fixed in 8.0.0), which
- * fails; there the socket's peer address is learnt once (getpeername on a
- * probe connection made by sb_vsock_connect, so the (cid, port) mapping
- * stays in sb_vsock) and curl connects a fresh socket to it. That works for
- * the Unix mapping; curl 7.88 cannot name an AF_VSOCK peer, so in a real
- * enclave link libcurl >= 8.0.
+ * callback answers CURL_SOCKOPT_ALREADY_CONNECTED. libcurl 7.88 (Debian 12)
+ * still calls connect() on such a socket (curl issue #10626, fixed in 8.0.0)
+ * and cannot name an AF_VSOCK peer, so there curl connects to an in-process
+ * Unix socket that relays each connection to the vsock port
+ * (sb_vsock_bridge.h). Both work in a real enclave and over the Unix mapping.
  */
 static bool curl_preconnected_ok(void)
 {
@@ -263,10 +262,14 @@ static bool curl_preconnected_ok(void)
 	return v != NULL && v->version_num >= 0x080000;
 }
 
-static curl_socket_t open_vsock_connected(struct xfer *x)
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
 {
+	struct xfer *x = ud;
 	int fd = -1;
 
+	(void)addr;
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
 	if (!sb_ok(sb_vsock_connect(x->cfg->vsock_cid, x->cfg->vsock_port, &fd))) {
 		(void)snprintf(x->vsock_err, sizeof(x->vsock_err), "vsock connect to %u:%u: %s",
 			       x->cfg->vsock_cid, x->cfg->vsock_port, sb_error_describe());
@@ -276,53 +279,13 @@ static curl_socket_t open_vsock_connected(struct xfer *x)
 	return fd;
 }
 
-static curl_socket_t open_vsock_by_address(struct xfer *x, struct curl_sockaddr *addr)
-{
-	struct sockaddr_storage peer;
-	socklen_t len = sizeof(peer);
-	int probe = open_vsock_connected(x), fd;
-
-	if (probe == CURL_SOCKET_BAD)
-		return CURL_SOCKET_BAD;
-	memset(&peer, 0, sizeof(peer));
-	if (getpeername(probe, (struct sockaddr *)&peer, &len) != 0 || peer.ss_family != AF_UNIX ||
-	    len > sizeof(struct sockaddr_un)) {
-		close(probe);
-		(void)snprintf(x->vsock_err, sizeof(x->vsock_err),
-			       "vsock via libcurl %s needs libcurl >= 8.0 (pre-connected sockets)",
-			       curl_version_info(CURLVERSION_NOW)->version);
-		return CURL_SOCKET_BAD;
-	}
-	close(probe);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return CURL_SOCKET_BAD;
-	/* curl's address storage is a sockaddr_storage behind the public struct. */
-	addr->family = AF_UNIX;
-	addr->protocol = 0;
-	addr->addrlen = (unsigned int)len;
-	memcpy(&addr->addr, &peer, len);
-	return fd;
-}
-
-static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
-{
-	struct xfer *x = ud;
-
-	if (purpose != CURLSOCKTYPE_IPCXN)
-		return CURL_SOCKET_BAD;
-	if (curl_preconnected_ok())
-		return open_vsock_connected(x);
-	return open_vsock_by_address(x, addr);
-}
-
 static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 {
 	(void)ud;
 	(void)fd;
 	(void)purpose;
 	/* sb_vsock_connect returned a connected socket: curl must not connect() it. */
-	return curl_preconnected_ok() ? CURL_SOCKOPT_ALREADY_CONNECTED : CURL_SOCKOPT_OK;
+	return CURL_SOCKOPT_ALREADY_CONNECTED;
 }
 
 /* ---- request set-up ---------------------------------------------------- */
@@ -572,12 +535,20 @@ static SB_RESULT setopt_sign_and_socket(struct xfer *x)
 		SETOPT(e, CURLOPT_USERNAME, req->sign->creds->access_key_id);
 		SETOPT(e, CURLOPT_PASSWORD, sb_buf_cstr(&req->sign->creds->secret));
 	}
-	if (x->cfg->vsock) {
+	if (x->cfg->vsock && curl_preconnected_ok()) {
 		SETOPT(e, CURLOPT_RESOLVE, x->resolve);
 		SETOPT(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
 		SETOPT(e, CURLOPT_OPENSOCKETDATA, x);
 		SETOPT(e, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
 		SETOPT(e, CURLOPT_SOCKOPTDATA, x);
+	} else if (x->cfg->vsock) {
+		char name[SB_VSOCK_BRIDGE_NAME_MAX];
+		if (!sb_ok(sb_vsock_bridge_name(x->cfg->vsock_cid, x->cfg->vsock_port, name))) {
+			(void)snprintf(x->vsock_err, sizeof(x->vsock_err), "vsock bridge: %s",
+				       sb_error_describe());
+			SB_BAIL_MSG(SB_ERR_HTTP_CONNECT, "%s", x->vsock_err);
+		}
+		SETOPT(e, CURLOPT_UNIX_SOCKET_PATH, name);
 	}
 	return SB_OK_RESULT;
 }
@@ -682,6 +653,13 @@ static bool xfer_finish_transport(struct xfer *x, CURLcode cc)
 		return false;
 	}
 	r->error = curl_code_error(cc, &retry);
+	/* Through the bridge a vsock failure shows as an empty reply: say why. */
+	if (x->cfg->vsock && !curl_preconnected_ok() && x->vsock_err[0] == '\0' &&
+	    sb_vsock_bridge_take_error(x->cfg->vsock_cid, x->cfg->vsock_port, x->vsock_err,
+				       sizeof(x->vsock_err))) {
+		r->error = SB_ERR_HTTP_CONNECT;
+		retry = true;
+	}
 	(void)snprintf(r->detail, sizeof(r->detail), "%s: %s", op,
 		       x->vsock_err[0] != '\0'  ? x->vsock_err
 		       : x->curl_err[0] != '\0' ? x->curl_err
