@@ -79,7 +79,8 @@ static SB_RESULT receipt_parse(struct sb_slice text, struct receipt *r)
 
 	SB_ENSURE_MSG(text.len <= SB_RECEIPT_MAX, SB_ERR_BAD_RECEIPT, "too large");
 	root = json_loadb((const char *)text.ptr, text.len, JSON_REJECT_DUPLICATES, &err);
-	SB_ENSURE_MSG(json_is_object(root), SB_ERR_BAD_RECEIPT, "not a JSON object");
+	if (!json_is_object(root))
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "not a JSON object");
 	json_object_foreach(root, key, val) {
 		bool known = false;
 		for (const char *const *k = keys; *k != NULL; k++)

@@ -153,6 +153,8 @@ static void test_output_manifest_and_pcr_changes(void **state)
 					   sb_slice_str(manifest), &o, NULL).code,
 			 SB_ERR_INVALID_ARG);
 	/* Not JSON, wrong version, unknown field. */
+	assert_int_equal(verify(f, sb_slice_str("[]"), sb_slice_str(output),
+				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);
 	assert_int_equal(verify(f, sb_slice_str("nope"), sb_slice_str(output),
 				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);
 	assert_int_equal(verify(f, sb_slice_str("{\"version\":2}"), sb_slice_str(output),
