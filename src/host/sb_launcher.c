@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -196,8 +197,13 @@ static SB_RESULT pick_cid(const struct sb_launch_opts *o, uint32_t *cid)
 	SB_BAIL_MSG(SB_ERR_HOST_LAUNCH, "no free CID");
 }
 
-/* Returns once <vsock_dir>/<cid>.<port> exists (inotify: no polling) or times out. */
-static SB_RESULT wait_listening(const struct sb_launch_opts *o, uint32_t cid)
+/*
+ * Returns once <vsock_dir>/<cid>.<port> exists (inotify: no polling), or
+ * fails when the supervisor exits first (the enclave died: its pidfd turns
+ * readable) or the time is up.
+ */
+static SB_RESULT wait_listening(const struct sb_launch_opts *o, uint32_t cid, pid_t sup,
+				const char *log)
 {
 	char name[64], path[PATH_MAX + 64];
 	uint64_t deadline = sb_time_mono_ns() + (uint64_t)o->wait_ms * 1000000u;
@@ -212,20 +218,30 @@ static SB_RESULT wait_listening(const struct sb_launch_opts *o, uint32_t cid)
 		close(fd);
 		SB_BAIL_MSG(SB_ERR_IO, "watch %s: %s", o->vsock_dir, strerror(errno));
 	}
+	int pfd = (int)syscall(SYS_pidfd_open, sup, 0);
+	sb_result rc = SB_OK_RESULT;
 	while (stat(path, &st) != 0) {
 		uint64_t now = sb_time_mono_ns();
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
 		char ev[4096];
 		if (now >= deadline) {
-			close(fd);
-			SB_BAIL_MSG(SB_ERR_TIMEOUT, "enclave not listening on port %u after %u ms",
-				    o->wait_port, o->wait_ms);
+			rc = sb_error_recordf(SB_ERR_TIMEOUT, SB_HERE,
+					      "enclave not listening on port %u after %u ms (see %s)",
+					      o->wait_port, o->wait_ms, log);
+			break;
 		}
-		if (poll(&p, 1, (int)((deadline - now) / 1000000u) + 1) > 0)
+		if (poll(p, 2, (int)((deadline - now) / 1000000u) + 1) > 0 && (p[0].revents & POLLIN))
 			(void)read(fd, ev, sizeof(ev));
+		if (pfd >= 0 && (p[1].revents & POLLIN) && stat(path, &st) != 0) {
+			rc = sb_error_recordf(SB_ERR_HOST_LAUNCH, SB_HERE,
+					      "the enclave exited during start-up (see %s)", log);
+			break;
+		}
 	}
+	if (pfd >= 0)
+		close(pfd);
 	close(fd);
-	return SB_OK_RESULT;
+	return rc;
 }
 
 static SB_RESULT new_id(struct sb_enclave_info *info)
@@ -313,7 +329,7 @@ SB_RESULT sb_launcher_run(const struct sb_launch_opts *o, struct sb_enclave_info
 	out->pid = sup;
 	SB_GUARD_GOTO(rc, await_start(st[0], sup), done);
 	if (o->wait_port > 0)
-		SB_GUARD_GOTO(rc, wait_listening(o, out->cid), done);
+		SB_GUARD_GOTO(rc, wait_listening(o, out->cid, sup, log), done);
 done:
 	if (st[0] >= 0)
 		close(st[0]);

@@ -84,6 +84,15 @@ grep -q '"Terminated":3' "$T/out" && ok "three terminated" || bad "terminate: $(
 check "describe empty" "$SB" enclave describe
 [ "$(cat "$T/out")" = "[]" ] && ok "no enclaves left" || bad "left: $(cat "$T/out")"
 check_fails "bad image refused" "image" "$SB" enclave run --image "$T/conf"
+# An application that dies at start: reported at once (not after the wait), with its log.
+printf -- '--no-such-option\n' >"$T/bad.conf"
+"$SB" image build --enclave "$SB_BIN/sealbid-enclave" --config "$T/bad.conf" -o "$T/dies.img" >/dev/null
+start=$(date +%s)
+check_fails "an enclave that exits at start is reported" "exited during start-up" \
+  "$SB" enclave run --image "$T/dies.img" --cid 19 --wait-ms 20000
+[ $(($(date +%s) - start)) -lt 10 ] && ok "reported without waiting out the timeout" || bad "waited"
+grep -q "unexpected argument" "$T/err" || grep -q "unexpected argument" "$SEALBID_STATE"/enclaves/*.log \
+  && ok "its log says why" || bad "no reason in the log"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
