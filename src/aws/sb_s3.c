@@ -301,6 +301,19 @@ SB_RESULT sb_s3_head(struct sb_s3 *s3, const char *bucket, const char *key,
 	return rc;
 }
 
+SB_RESULT sb_s3_delete(struct sb_s3 *s3, const char *bucket, const char *key)
+{
+	struct sb_http_request req = SB_HTTP_REQUEST_INIT;
+	struct sb_http_response resp;
+	sb_result rc;
+
+	sb_http_response_init(&resp);
+	req.method = "DELETE";
+	rc = s3_send(s3, "S3 DeleteObject", bucket, key, &req, &resp);
+	sb_http_response_cleanup(&resp);
+	return rc;
+}
+
 SB_RESULT sb_s3_create_bucket(struct sb_s3 *s3, const char *bucket)
 {
 	struct sb_http_request req = SB_HTTP_REQUEST_INIT;

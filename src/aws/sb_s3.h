@@ -64,5 +64,7 @@ SB_RESULT sb_s3_put_file(struct sb_s3 *s3, const char *bucket, const char *key,
 SB_RESULT sb_s3_head(struct sb_s3 *s3, const char *bucket, const char *key,
 		     struct sb_s3_object_info *info);
 SB_RESULT sb_s3_create_bucket(struct sb_s3 *s3, const char *bucket);
+/* DeleteObject (S3 answers 204 whether or not the key existed). */
+SB_RESULT sb_s3_delete(struct sb_s3 *s3, const char *bucket, const char *key);
 
 #endif

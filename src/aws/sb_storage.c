@@ -199,6 +199,22 @@ SB_RESULT sb_storage_put(struct sb_storage *st, const char *uri, struct sb_slice
 	return sb_s3_put(s3, u.bucket, u.key, data, NULL);
 }
 
+SB_RESULT sb_storage_delete(struct sb_storage *st, const char *uri)
+{
+	struct sb_storage_uri u;
+	struct sb_s3 *s3;
+
+	SB_ENSURE_REF(st);
+	SB_GUARD(sb_storage_uri_parse(uri, &u));
+	if (u.kind == SB_STORAGE_FILE) {
+		SB_ENSURE_MSG(unlink(u.path) == 0 || errno == ENOENT, SB_ERR_IO, "%s: %s", u.path,
+			      strerror(errno));
+		return SB_OK_RESULT;
+	}
+	SB_GUARD(storage_s3(st, &s3));
+	return sb_s3_delete(s3, u.bucket, u.key);
+}
+
 SB_RESULT sb_storage_put_file(struct sb_storage *st, const char *uri, const char *path)
 {
 	struct sb_storage_uri u;

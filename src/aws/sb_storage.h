@@ -50,5 +50,7 @@ SB_RESULT sb_storage_put(struct sb_storage *st, const char *uri, struct sb_slice
 SB_RESULT sb_storage_put_file(struct sb_storage *st, const char *uri, const char *path);
 SB_RESULT sb_storage_head(struct sb_storage *st, const char *uri, struct sb_storage_info *info);
 SB_RESULT sb_storage_exists(struct sb_storage *st, const char *uri, bool *exists);
+/* Removes the object or file; a missing one is not an error. */
+SB_RESULT sb_storage_delete(struct sb_storage *st, const char *uri);
 
 #endif

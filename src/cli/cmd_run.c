@@ -92,13 +92,28 @@ static SB_RESULT fetch_inputs(struct sb_storage *st, const struct sb_manifest *m
 	return SB_OK_RESULT;
 }
 
-/* Receipt first, output last: a reader never finds an output without its receipt. */
+/*
+ * Both or neither: the receipt first, then the output (each write is atomic);
+ * if the output cannot be written the receipt is taken back, so a reader
+ * never finds one without the other.
+ */
 static SB_RESULT publish(struct sb_storage *st, const char *output_uri, struct sb_slice output,
 			 struct sb_slice receipt, struct sb_buf *rec_uri)
 {
+	sb_result rc;
+
 	SB_GUARD(receipt_uri(output_uri, rec_uri));
 	SB_GUARD(sb_storage_put(st, sb_buf_cstr(rec_uri), receipt));
-	return sb_storage_put(st, output_uri, output);
+	rc = sb_storage_put(st, output_uri, output);
+	if (!sb_ok(rc)) {
+		char detail[512];
+		(void)snprintf(detail, sizeof(detail), "%s", sb_error_detail());
+		if (!sb_ok(sb_storage_delete(st, sb_buf_cstr(rec_uri))))
+			SB_BAIL_MSG(rc.code, "%s; and the receipt %s could not be removed", detail,
+				    sb_buf_cstr(rec_uri));
+		SB_BAIL_MSG(rc.code, "%s", detail);
+	}
+	return SB_OK_RESULT;
 }
 
 static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)

@@ -164,6 +164,14 @@ python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); m["parties"]=m["par
   "$LS_DIR/job.json" "$LS_DIR/bad8.json" "file://$LS_DIR/out/bad.csv"
 expect_job_fails "fewer than two parties" "2.." "$LS_DIR/bad8.json"
 
+# An output location that cannot be written: no output and no receipt (both or neither).
+mkdir -p "$LS_DIR/out/blocked.csv"
+manifest "$LS_DIR/blocked.json" "file://$LS_DIR/out/blocked.csv" "file://$LS_DIR/buyer1.csv" "file://$LS_DIR/buyer2.csv"
+if run_as_operator --manifest "$LS_DIR/blocked.json" --enclave-cid 16 >/dev/null 2>"$LS_DIR/blocked.err"; then
+  bad "unwritable output: job succeeded"
+elif [ -e "$LS_DIR/out/blocked.receipt" ]; then bad "unwritable output: the receipt was left behind"
+else ok "unwritable output: neither output nor receipt ($(head -c 100 "$LS_DIR/blocked.err"))"; fi
+
 # After all that the same enclave still serves a good job.
 rm -f "$LS_DIR/out/output.csv"
 run_as_operator --manifest "$LS_DIR/job.json" --enclave-cid 16 >/dev/null 2>"$LS_DIR/run.err" \

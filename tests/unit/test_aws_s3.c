@@ -341,6 +341,13 @@ static void storage_roundtrip(struct sb_storage *st, const char *uri)
 	assert_string_equal(sb_buf_cstr(&got), "from a file");
 	unlink(src);
 	unlink(dst);
+	/* Delete: gone afterwards; deleting what is missing is not an error. */
+	assert_true(sb_ok(sb_storage_delete(st, uri)));
+	assert_true(sb_ok(sb_storage_exists(st, uri, &exists)));
+	assert_false(exists);
+	assert_true(sb_ok(sb_storage_delete(st, uri)));
+	/* Put back what the caller expects to find. */
+	assert_true(sb_ok(sb_storage_put(st, uri, SB_SLICE_LIT("from a file"))));
 	sb_buf_cleanup(&got);
 }
 
