@@ -20,7 +20,7 @@ ls_start_kms user/buyer1 user/buyer2 user/buyer3 user/buyer4 user/buyer5 role/op
 ls_start_proxy
 ls_build_image "$LS_DIR/enclave.img"
 "$SB" image measure "$LS_DIR/enclave.img" >"$LS_DIR/pcrs.json"
-"$SB" enclave run --image "$LS_DIR/enclave.img" --cid 16 >/dev/null
+SEALBID_LOG=info "$SB" enclave run --image "$LS_DIR/enclave.img" --cid 16 >/dev/null
 
 # Plaintext bids: amounts in 1..6 thousand (many ties), with decimals on some;
 # buyer i skips properties where (p * i) % 7 == 0 (gaps); the files are shuffled.
@@ -92,4 +92,23 @@ PY
 "$SB" verify --receipt "$LS_DIR/out/output.receipt" --output "$LS_DIR/out/output.csv" \
   --manifest "$LS_DIR/job.json" --pcrs "$LS_DIR/pcrs.json" --root "$LS_DIR/dev-root.pem" >/dev/null
 echo "ok: receipt verifies"
-echo "2 passed, 0 failed"
+
+# The enclave dies mid-job: the parent reports it, publishes nothing, and a
+# new enclave runs the same job.
+sed "s|$LS_DIR/out/output.csv|$LS_DIR/out/again.csv|" "$LS_DIR/job.json" >"$LS_DIR/again.json"
+ls_as operator "$SB" run --manifest "$LS_DIR/again.json" --enclave-cid 16 >/dev/null 2>"$LS_DIR/died.err" &
+run=$!
+sup=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["ProcessID"])' <<<"$("$SB" enclave describe)")
+app=$(pgrep -P "$sup" | head -1)
+# Kill it once this second job is under way (the log says it began).
+for _ in $(seq 200); do [ "$(cat "$SEALBID_STATE"/enclaves/*.log 2>/dev/null | grep -c 'job many: 5 parties')" -ge 2 ] && break; sleep 0.05; done
+kill -9 "$app"
+if wait "$run"; then echo "FAIL: the job succeeded although the enclave died" >&2; exit 1; fi
+[ ! -e "$LS_DIR/out/again.csv" ] && [ ! -e "$LS_DIR/out/again.receipt" ] \
+  || { echo "FAIL: output published by a dead job" >&2; exit 1; }
+echo "ok: enclave killed mid-job: $(head -c 120 "$LS_DIR/died.err")"
+"$SB" enclave run --image "$LS_DIR/enclave.img" --cid 17 >/dev/null
+ls_as operator "$SB" run --manifest "$LS_DIR/again.json" --enclave-cid 17 >/dev/null
+cmp -s "$LS_DIR/out/again.csv" "$LS_DIR/out/output.csv" || { echo "FAIL: rerun differs" >&2; exit 1; }
+echo "ok: a new enclave runs the job again, same result"
+echo "4 passed, 0 failed"
