@@ -172,6 +172,9 @@ static SB_RESULT s3_send(struct sb_s3 *s3, const char *op, const char *bucket, c
 	if (req->content_type == NULL)
 		req->content_type = SB_S3_DEFAULT_TYPE;
 	rc = sb_http_send(s3->http, req, resp);
+	/* url and sign live on this stack frame: leave no dangling pointers. */
+	req->url = NULL;
+	req->sign = NULL;
 out:
 	if (!sb_ok(rc))
 		sb_error_context("s3://%s/%s", bucket, key != NULL ? key : "");

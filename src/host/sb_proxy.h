@@ -21,7 +21,7 @@
 
 #define SB_PROXY_HOST_MAX      255
 #define SB_PROXY_BUF           (64u << 10) /* per direction per connection */
-#define SB_PROXY_DEFAULT_CONNS 256
+#define SB_PROXY_DEFAULT_CONNS 256u
 #define SB_PROXY_CONNECT_MS    10000
 
 struct sb_proxy_config {
