@@ -16,7 +16,7 @@ PACKAGES=(
   awscli
   clang llvm libclang-rt-14-dev
   valgrind
-  python3
+  python3 jq procps ncurses-bin
   curl
 )
 
