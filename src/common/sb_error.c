@@ -26,13 +26,17 @@ sb_result sb_error_record(int code, const char *where)
 
 sb_result sb_error_recordf(int code, const char *where, const char *fmt, ...)
 {
+	char detail[SB_DETAIL_MAX];
 	va_list ap;
 
+	/* Format aside first: the arguments may be the current detail itself
+	 * (wrapping an earlier error's description). */
+	va_start(ap, fmt);
+	(void)vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
 	sb_err_state.code = code;
 	sb_err_state.where = where;
-	va_start(ap, fmt);
-	(void)vsnprintf(sb_err_state.detail, sizeof(sb_err_state.detail), fmt, ap);
-	va_end(ap);
+	memcpy(sb_err_state.detail, detail, sizeof(detail));
 	return (sb_result){.code = code};
 }
 

@@ -39,6 +39,9 @@ static void test_result_records_code_and_detail(void **state)
 	sb_error_context("frame %u", 7u);
 	assert_string_equal(sb_error_detail(), "frame 7: depth 0");
 	assert_string_equal(sb_error_message(999999), "unknown error");
+	/* Wrapping the current detail in a new error is safe (no overlapping copy). */
+	r = sb_error_recordf(SB_ERR_IO, SB_HERE, "wrapped: %s", sb_error_detail());
+	assert_string_equal(sb_error_detail(), "wrapped: frame 7: depth 0");
 	/* Every code has a distinct, non-empty message. */
 	assert_string_not_equal(sb_error_message(SB_ERR_NOMEM), sb_error_message(SB_ERR_IO));
 	assert_string_equal(sb_error_message(SB_ERR_BAD_FRAME), "malformed frame");
