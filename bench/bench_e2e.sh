@@ -15,12 +15,9 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUYERS=${BENCH_BUYERS:-2 10}
 PROPS=${BENCH_PROPERTIES:-10000}
 SB=$SB_BIN/sealbid
-LS_DIR=$(mktemp -d)
-export SEALBID_STATE=$LS_DIR/state SEALBID_VSOCK_DIR=$LS_DIR/vsock
-mkdir -p "$SEALBID_VSOCK_DIR"
 # shellcheck source=../scripts/local-stack.bash
 . "$ROOT/scripts/local-stack.bash"
-trap 'ls_stop; rm -rf "$LS_DIR"' EXIT
+ls_begin
 
 speed=$(openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048 bits/ {print $6, $7}')
 rsa_priv=${speed% *}

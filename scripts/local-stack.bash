@@ -12,6 +12,15 @@ LS_PIDS=()
 
 ls_die() { echo "local-stack: $*" >&2; exit 1; }
 
+# ls_begin: a scratch stack of its own (LS_DIR, state, vsock mapping), all
+# of it stopped and removed when the calling script exits.
+ls_begin() {
+  LS_DIR=$(mktemp -d)
+  export SEALBID_STATE=$LS_DIR/state SEALBID_VSOCK_DIR=$LS_DIR/vsock
+  mkdir -p "$SEALBID_VSOCK_DIR"
+  trap 'ls_stop; rm -rf "$LS_DIR"' EXIT
+}
+
 # Credentials of each principal (development values, public, local only).
 ls_principal_key() { echo "AKIASEALBID$(echo "$1" | tr 'a-z' 'A-Z' | tr -cd 'A-Z0-9' | cut -c1-9)"; }
 ls_principal_secret() { echo "local-only-secret-for-$1"; }

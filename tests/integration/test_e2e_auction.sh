@@ -10,12 +10,9 @@ set -euo pipefail
 SB_BIN=${SB_BIN:?set SB_BIN to the build bin directory}
 SB_SRC=${SB_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 SB=$SB_BIN/sealbid
-LS_DIR=$(mktemp -d)
-export SEALBID_STATE=$LS_DIR/state SEALBID_VSOCK_DIR=$LS_DIR/vsock
-mkdir -p "$SEALBID_VSOCK_DIR"
 # shellcheck source=../../scripts/local-stack.bash
 . "$SB_SRC/scripts/local-stack.bash"
-trap 'ls_stop; rm -rf "$LS_DIR"' EXIT
+ls_begin
 
 passed=0 failed=0
 ok() { echo "ok: $1"; passed=$((passed + 1)); }

@@ -8,12 +8,10 @@ set -euo pipefail
 SB_BIN=${SB_BIN:?set SB_BIN to the build bin directory}
 SB_SRC=${SB_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 SB=$SB_BIN/sealbid
-LS_DIR=$(mktemp -d)
-export SEALBID_STATE=$LS_DIR/state SEALBID_VSOCK_DIR=$LS_DIR/vsock
-mkdir -p "$SEALBID_VSOCK_DIR" "$LS_DIR/out"
 # shellcheck source=../../scripts/local-stack.bash
 . "$SB_SRC/scripts/local-stack.bash"
-trap 'ls_stop; rm -rf "$LS_DIR"' EXIT
+ls_begin
+mkdir -p "$LS_DIR/out"
 BUYERS=5 PROPS=1000
 
 ls_start_kms user/buyer1 user/buyer2 user/buyer3 user/buyer4 user/buyer5 role/operator
