@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,8 +321,12 @@ STUB_FN bool wait_port(int port, pid_t pid)
 /* Runs argv (execvp) with stdout/stderr to /dev/null; returns the pid. */
 STUB_FN pid_t spawn_quiet(char *const argv[])
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* A test that fails half-way must not leave its servers running. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(127);
 		FILE *n = freopen("/dev/null", "w", stdout);
 		(void)n;
 		n = freopen("/dev/null", "w", stderr);
@@ -341,8 +346,11 @@ STUB_FN pid_t spawn_py_stub(const char *script, char *const extra_env[], int *po
 	int p[2];
 	if (pipe(p) != 0)
 		return -1;
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+			_exit(127);
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
