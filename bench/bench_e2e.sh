@@ -37,9 +37,7 @@ t0=$(date +%s.%N)
 enc_pids=()
 for i in $(seq "$max"); do
   ls_create_key "buyer$i" "buyer$i" >"$LS_DIR/key$i"
-  "$SB" policy --role-arn "arn:aws:iam::$LS_ACCOUNT:role/operator" \
-    --owner "arn:aws:iam::$LS_ACCOUNT:user/buyer$i" --pcrs "$LS_DIR/pcrs.json" >"$LS_DIR/policy$i.json"
-  ls_put_policy "buyer$i" "alias/buyer$i" "$LS_DIR/policy$i.json" >/dev/null
+  ls_pin_key "buyer$i" "arn:aws:iam::$LS_ACCOUNT:role/operator" "$LS_DIR/pcrs.json"
   python3 -c 'import random,sys; r=random.Random(int(sys.argv[2]))
 for p in range(1, int(sys.argv[1]) + 1): print("%d,%d" % (p, r.randrange(1, 500) * 1000))' "$PROPS" "$i" \
     >"$LS_DIR/plain$i.csv"

@@ -37,9 +37,7 @@ say "sealbid proxy: vsock port 8000 of the parent -> sealbid-kms (like vsock-pro
 step "3. Each buyer creates its own KMS key and pins it to the enclave's PCRs"
 K1=$(ls_create_key buyer1 buyer1); K2=$(ls_create_key buyer2 buyer2)
 for b in 1 2; do
-  "$SB" policy --role-arn "$OPERATOR" --owner "arn:aws:iam::$LS_ACCOUNT:user/buyer$b" \
-    --pcrs "$LS_DIR/measurements.json" >"$LS_DIR/policy-buyer$b.json"
-  ls_put_policy "buyer$b" "alias/buyer$b" "$LS_DIR/policy-buyer$b.json"
+  ls_pin_key "buyer$b" "$OPERATOR" "$LS_DIR/measurements.json"
 done
 say "Buyer1: $K1"; say "Buyer2: $K2"
 say "policy: kms:Decrypt only for $OPERATOR, only from an enclave with those PCRs"

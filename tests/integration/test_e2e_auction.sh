@@ -28,10 +28,7 @@ ls_build_image "$LS_DIR/enclave.img"
 K1=$(ls_create_key buyer1 buyer1)
 K2=$(ls_create_key buyer2 buyer2)
 for b in 1 2; do
-  "$SB" policy --role-arn "$OPERATOR_ARN" --owner "arn:aws:iam::$LS_ACCOUNT:user/buyer$b" \
-    --pcrs "$LS_DIR/pcrs.json" >"$LS_DIR/policy$b.json"
-  ls_aws "buyer$b" kms put-key-policy --key-id "alias/buyer$b" --policy-name default \
-    --policy "file://$LS_DIR/policy$b.json"
+  ls_pin_key "buyer$b" "$OPERATOR_ARN" "$LS_DIR/pcrs.json"
 done
 ok "keys created and pinned to the enclave's PCRs"
 

@@ -43,9 +43,7 @@ PY
   printf '"disclose":"winner-and-price","parties":['
   for i in $(seq $BUYERS); do
     K=$(ls_create_key "buyer$i" "buyer$i")
-    "$SB" policy --role-arn "arn:aws:iam::$LS_ACCOUNT:role/operator" \
-      --owner "arn:aws:iam::$LS_ACCOUNT:user/buyer$i" --pcrs "$LS_DIR/pcrs.json" >"$LS_DIR/policy$i.json"
-    ls_put_policy "buyer$i" "alias/buyer$i" "$LS_DIR/policy$i.json" >/dev/null
+    ls_pin_key "buyer$i" "arn:aws:iam::$LS_ACCOUNT:role/operator" "$LS_DIR/pcrs.json"
     ls_as "buyer$i" "$SB" encrypt-bids --key-id "alias/buyer$i" "$LS_DIR/plain$i.csv" >"$LS_DIR/bids$i.csv"
     [ "$i" = 1 ] || printf ','
     printf '{"name":"Buyer%s","input":"file://%s/bids%s.csv","key":"%s"}' "$i" "$LS_DIR" "$i" "$K"
