@@ -6,24 +6,6 @@
 
 static const char header[] = "[].contract,[].bid";
 
-/* Next line without its ending; *rest advances past it. */
-static bool next_line(struct sb_slice *rest, struct sb_slice *line)
-{
-	const uint8_t *nl;
-	size_t n;
-
-	if (rest->len == 0)
-		return false;
-	nl = memchr(rest->ptr, '\n', rest->len);
-	n = nl == NULL ? rest->len : (size_t)(nl - rest->ptr);
-	*line = SB_SLICE(rest->ptr, n);
-	if (n > 0 && line->ptr[n - 1] == '\r')
-		line->len--;
-	rest->ptr += n + (nl != NULL);
-	rest->len -= n + (nl != NULL);
-	return true;
-}
-
 static SB_RESULT parse_row(struct sb_slice line, size_t rowno, struct sb_bid_row *row)
 {
 	const uint8_t *comma = memchr(line.ptr, ',', line.len);
@@ -56,10 +38,10 @@ SB_RESULT sb_bids_csv_each(struct sb_slice file, sb_bid_row_fn fn, void *ctx)
 	size_t rowno = 0;
 
 	SB_ENSURE_REF(fn);
-	SB_ENSURE_MSG(next_line(&rest, &line), SB_ERR_BAD_CSV, "empty file");
+	SB_ENSURE_MSG(sb_slice_next_line(&rest, &line), SB_ERR_BAD_CSV, "empty file");
 	SB_ENSURE_MSG(sb_slice_eq_str(line, header), SB_ERR_BAD_CSV,
 		      "header must be \"%s\"", header);
-	while (next_line(&rest, &line)) {
+	while (sb_slice_next_line(&rest, &line)) {
 		rowno++;
 		SB_ENSURE_MSG(rowno <= SB_BIDS_MAX_ROWS, SB_ERR_TOO_LARGE, "more than %u rows",
 			      SB_BIDS_MAX_ROWS);

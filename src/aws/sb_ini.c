@@ -187,18 +187,14 @@ SB_RESULT sb_ini_parse(struct sb_ini *ini, struct sb_slice text, const char *nam
 	SB_ENSURE_MSG(text.len == 0 || memchr(text.ptr, '\0', text.len) == NULL,
 		      SB_ERR_AWS_BAD_CONFIG, "%s: NUL byte in file", x.name);
 	SB_GUARD(sb_buf_set(&ini->text, text));
-	char *p = (char *)ini->text.data;
-	char *end = p == NULL ? NULL : p + ini->text.len;
-	while (p != NULL && p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *le = nl != NULL ? nl : end;
+	/* ini->text is ours: parse_line works on the lines in place. */
+	struct sb_slice rest = sb_buf_slice(&ini->text), line;
+	while (sb_slice_next_line(&rest, &line)) {
+		char *p = (char *)(uintptr_t)line.ptr;
 		x.line++;
-		SB_ENSURE_MSG((size_t)(le - p) <= SB_INI_LINE_MAX, SB_ERR_AWS_BAD_CONFIG,
+		SB_ENSURE_MSG(line.len <= SB_INI_LINE_MAX, SB_ERR_AWS_BAD_CONFIG,
 			      "%s:%u: line longer than %u bytes", x.name, x.line, SB_INI_LINE_MAX);
-		if (le > p && le[-1] == '\r')
-			le--;
-		SB_GUARD(parse_line(&x, p, le));
-		p = nl != NULL ? nl + 1 : end;
+		SB_GUARD(parse_line(&x, p, p + line.len));
 	}
 	return SB_OK_RESULT;
 }

@@ -25,28 +25,6 @@ static const char usage_text[] =
 	"encrypted.csv. KMS is found as for the AWS CLI (AWS_REGION, AWS_ENDPOINT_URL_KMS,\n"
 	"the usual credentials).\n";
 
-struct line_iter {
-	struct sb_slice rest;
-	size_t lineno;
-};
-
-static bool next_line(struct line_iter *it, struct sb_slice *line)
-{
-	const uint8_t *nl;
-	size_t n;
-
-	if (it->rest.len == 0)
-		return false;
-	nl = memchr(it->rest.ptr, '\n', it->rest.len);
-	n = nl == NULL ? it->rest.len : (size_t)(nl - it->rest.ptr);
-	*line = SB_SLICE(it->rest.ptr, n);
-	if (n > 0 && line->ptr[n - 1] == '\r')
-		line->len--;
-	it->rest = SB_SLICE(it->rest.ptr + n + (nl != NULL), it->rest.len - n - (nl != NULL));
-	it->lineno++;
-	return true;
-}
-
 static SB_RESULT encrypt_line(struct sb_kms *kms, const char *key, struct sb_slice line,
 			      size_t lineno, struct sb_buf *out)
 {
@@ -85,8 +63,8 @@ static SB_RESULT encrypt_file(const char *key, const char *path, struct sb_buf *
 	struct sb_creds_provider *creds = NULL;
 	struct sb_kms_config cfg;
 	struct sb_kms *kms = NULL;
-	struct line_iter it;
-	struct sb_slice line;
+	struct sb_slice rest, line;
+	size_t lineno = 0;
 	sb_result rc;
 
 	SB_GUARD_GOTO(rc, sb_file_read(path, &bids), done);
@@ -95,15 +73,16 @@ static SB_RESULT encrypt_file(const char *key, const char *path, struct sb_buf *
 	cfg.creds = creds;
 	SB_GUARD_GOTO(rc, sb_kms_new(&cfg, &kms), done);
 	SB_GUARD_GOTO(rc, sb_buf_append_str(out, "[].contract,[].bid\n"), done);
-	it = (struct line_iter){sb_buf_slice(&bids), 0};
-	while (next_line(&it, &line)) {
+	rest = sb_buf_slice(&bids);
+	while (sb_slice_next_line(&rest, &line)) {
+		lineno++;
 		if (line.len == 0)
 			continue;
-		if (it.lineno == 1 && (sb_slice_eq_str(line, "property,bid") ||
+		if (lineno == 1 && (sb_slice_eq_str(line, "property,bid") ||
 				       sb_slice_eq_str(line, "contract,bid") ||
 				       sb_slice_eq_str(line, "property,amount")))
 			continue;
-		SB_GUARD_GOTO(rc, encrypt_line(kms, key, line, it.lineno, out), done);
+		SB_GUARD_GOTO(rc, encrypt_line(kms, key, line, lineno, out), done);
 	}
 done:
 	sb_kms_free(kms);

@@ -26,6 +26,23 @@ bool sb_slice_eq_str(struct sb_slice a, const char *s)
 	return sb_slice_eq(a, sb_slice_str(s));
 }
 
+bool sb_slice_next_line(struct sb_slice *rest, struct sb_slice *line)
+{
+	const uint8_t *nl;
+	size_t n;
+
+	if (rest->len == 0)
+		return false;
+	nl = memchr(rest->ptr, '\n', rest->len);
+	n = nl == NULL ? rest->len : (size_t)(nl - rest->ptr);
+	*line = SB_SLICE(rest->ptr, n);
+	if (n > 0 && line->ptr[n - 1] == '\r')
+		line->len--;
+	n += nl != NULL;
+	*rest = SB_SLICE(rest->len == n ? NULL : rest->ptr + n, rest->len - n);
+	return true;
+}
+
 SB_RESULT sb_slice_sub(struct sb_slice s, size_t off, size_t len, struct sb_slice *out)
 {
 	size_t end;

@@ -24,6 +24,11 @@ struct sb_slice {
 struct sb_slice sb_slice_str(const char *s); /* NULL gives an empty slice */
 bool sb_slice_eq(struct sb_slice a, struct sb_slice b);
 bool sb_slice_eq_str(struct sb_slice a, const char *s);
+/*
+ * Text lines: takes the next line off *rest into *line, without its LF or
+ * CRLF ending (the last line's ending is optional). False when *rest is empty.
+ */
+bool sb_slice_next_line(struct sb_slice *rest, struct sb_slice *line);
 /* [off, off+len) of s, or an error when out of bounds. */
 SB_RESULT sb_slice_sub(struct sb_slice s, size_t off, size_t len, struct sb_slice *out);
 

@@ -324,6 +324,21 @@ static void test_file_atomic_and_bounded(void **state)
 	rmdir(dir);
 }
 
+static void test_next_line(void **state)
+{
+	(void)state;
+	struct sb_slice rest = sb_slice_str("a\r\n\nbc\nlast"), line;
+	const char *want[] = {"a", "", "bc", "last"};
+	for (size_t i = 0; i < 4; i++) {
+		assert_true(sb_slice_next_line(&rest, &line));
+		assert_true(sb_slice_eq_str(line, want[i]));
+	}
+	assert_false(sb_slice_next_line(&rest, &line));
+	rest = sb_slice_str("x\n");
+	assert_true(sb_slice_next_line(&rest, &line));
+	assert_false(sb_slice_next_line(&rest, &line)); /* no empty line after the final LF */
+}
+
 static void test_state_dir_precedence(void **state)
 {
 	(void)state;
@@ -379,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_file_atomic_and_bounded),
 		cmocka_unit_test(test_log_levels_and_sanitising),
 		cmocka_unit_test(test_state_dir_precedence),
+		cmocka_unit_test(test_next_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
