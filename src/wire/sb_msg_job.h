@@ -26,6 +26,13 @@
 #define SB_MSG_PARTY_NAME_MAX  64
 #define SB_MSG_INPUT_CHUNK_MAX (1u << 20)
 #define SB_MSG_INPUT_LAST      0x01u
+/*
+ * Flow control for Input: the enclave acknowledges an Input only once it has
+ * consumed the chunk, and the parent keeps at most SB_MSG_INPUT_WINDOW of
+ * them unacknowledged, so neither side ever holds a whole input. A parent
+ * that exceeds the window has its job dropped (an Error reply).
+ */
+#define SB_MSG_INPUT_WINDOW    16u
 
 /* Credentials; the secret and token buffers are secret sb_bufs (wiped). */
 struct sb_msg_creds {
