@@ -41,7 +41,7 @@ for i in $(seq "$max"); do
   python3 -c 'import random,sys; r=random.Random(int(sys.argv[2]))
 for p in range(1, int(sys.argv[1]) + 1): print("%d,%d" % (p, r.randrange(1, 500) * 1000))' "$PROPS" "$i" \
     >"$LS_DIR/plain$i.csv"
-  ls_as "buyer$i" "$SB" encrypt-bids --key-id "alias/buyer$i" "$LS_DIR/plain$i.csv" >"$LS_DIR/bids$i.csv" &
+  ls_as "buyer$i" "$SB" encrypt-bids --key-id "alias/buyer$i" --unbound "$LS_DIR/plain$i.csv" >"$LS_DIR/bids$i.csv" &
   enc_pids+=($!)
 done
 for p in "${enc_pids[@]}"; do wait "$p"; done
@@ -53,7 +53,7 @@ for n in $BUYERS; do
     printf '{"version":1,"job_id":"bench-%s","region":"%s","parties":[' "$n" "$LS_REGION"
     for i in $(seq "$n"); do
       [ "$i" = 1 ] || printf ','
-      printf '{"name":"Buyer%s","input":"file://%s/bids%s.csv","key":"%s"}' "$i" "$LS_DIR" "$i" "$(cat "$LS_DIR/key$i")"
+      printf '{"name":"Buyer%s","input":"file://%s/bids%s.csv","key":"%s","binding":"none"}' "$i" "$LS_DIR" "$i" "$(cat "$LS_DIR/key$i")"
     done
     printf '],"output":"file://%s/out-%s/output.csv"}\n' "$LS_DIR" "$n"
   } >"$LS_DIR/job$n.json"

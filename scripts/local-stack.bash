@@ -138,7 +138,7 @@ ls_encrypt() {
   local who=$1 key=$2 out=$3 kv; shift 3
   if ! ls_have_aws; then
     for kv in "$@"; do echo "${kv%%=*},${kv#*=}"; done >"$out.plain"
-    ls_as "$who" "$SB_BIN/sealbid" encrypt-bids --key-id "$key" "$out.plain" >"$out"
+    ls_as "$who" "$SB_BIN/sealbid" encrypt-bids --key-id "$key" --unbound "$out.plain" >"$out"
     local rc=$?; rm -f "$out.plain"; return $rc
   fi
   echo "[].contract,[].bid" >"$out"
@@ -147,6 +147,40 @@ ls_encrypt() {
     ls_aws "$who" kms encrypt --key-id "$key" --cli-binary-format raw-in-base64-out \
       --plaintext "${kv#*=}" --query CiphertextBlob --output text >>"$out" || return 1
   done
+}
+
+# ls_encrypt_bound PRINCIPAL KEY OUT.csv MANIFEST.json PARTY PROPERTY=AMOUNT...:
+# bids bound to one job (docs/FORMATS.md, "Job binding"), with AWS's own CLI:
+# each `aws kms encrypt` carries the encryption context sealbid:manifest /
+# sealbid:party / sealbid:property, and a last sealbid:trailer row holds the
+# row count and SHA-384 of the rows. Plaintexts go through 0600 files
+# (fileb://), never argv. sealbid encrypt-bids where the AWS CLI is missing.
+ls_encrypt_bound() {
+  local who=$1 key=$2 out=$3 manifest=$4 party=$5 kv hash rows=0 tmp; shift 5
+  if ! ls_have_aws; then
+    for kv in "$@"; do echo "${kv%%=*},${kv#*=}"; done >"$out.plain"
+    ls_as "$who" "$SB_BIN/sealbid" encrypt-bids --key-id "$key" --manifest "$manifest" \
+      --party "$party" "$out.plain" >"$out"
+    local rc=$?; rm -f "$out.plain"; return $rc
+  fi
+  hash=$("$SB_BIN/sealbid" manifest hash "$manifest") || return 1
+  tmp=$(umask 077; mktemp "$LS_DIR/plain.XXXXXX")
+  _ls_bound_one() { # PROPERTY: encrypts $tmp, prints the base64 ciphertext
+    ls_aws "$who" kms encrypt --key-id "$key" --plaintext "fileb://$tmp" --encryption-context \
+      "{\"sealbid:manifest\":\"$hash\",\"sealbid:party\":\"$party\",\"sealbid:property\":\"$1\"}" \
+      --query CiphertextBlob --output text
+  }
+  : >"$out.rows"
+  for kv in "$@"; do
+    printf '%s' "${kv#*=}" >"$tmp"
+    printf '%s,%s\n' "${kv%%=*}" "$(_ls_bound_one "${kv%%=*}")" >>"$out.rows" || return 1
+    rows=$((rows + 1))
+  done
+  printf 'sealbid-trailer-v1 rows=%s sha384=%s' "$rows" \
+    "$(sha384sum "$out.rows" | cut -d' ' -f1)" >"$tmp"
+  { echo "[].contract,[].bid"; cat "$out.rows"
+    printf 'sealbid:trailer,%s\n' "$(_ls_bound_one sealbid:trailer)"; } >"$out" || return 1
+  rm -f "$tmp" "$out.rows"
 }
 
 ls_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

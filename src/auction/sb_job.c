@@ -4,38 +4,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auction/sb_amount.h"
-#include "auction/sb_bids_csv.h"
+#include "auction/sb_job_internal.h"
 #include "auction/sb_receipt.h"
 #include "common/sb_mem.h"
 
-struct party_input {
-	struct sb_buf data;
-	uint32_t next_seq;
-	bool done;
-};
-
-struct sb_job {
-	struct sb_manifest manifest;
-	struct party_input *inputs;
-	bool finished;
-};
-
-SB_RESULT sb_job_new(struct sb_slice manifest_json, struct sb_job **out)
+SB_RESULT sb_job_new(struct sb_slice manifest_json, const struct sb_job_io *io,
+		     struct sb_job **out)
 {
 	struct sb_job *job = NULL;
+	const char **names = NULL;
 	sb_result rc;
 
-	SB_ENSURE_REF(out);
+	SB_ENSURE(out != NULL && io != NULL, SB_ERR_NULL);
 	SB_GUARD(sb_calloc(1, sizeof(*job), (void **)&job));
+	job->io = io;
 	SB_GUARD_GOTO(rc, sb_manifest_parse(manifest_json, &job->manifest), fail);
-	SB_GUARD_GOTO(rc, sb_calloc(job->manifest.nparties, sizeof(*job->inputs),
-				    (void **)&job->inputs), fail);
-	for (size_t i = 0; i < job->manifest.nparties; i++)
-		job->inputs[i].data = SB_BUF_INIT(SB_JOB_MAX_INPUT);
+	const struct sb_manifest *m = &job->manifest;
+	SB_GUARD_GOTO(rc, sb_calloc(m->nparties, sizeof(*job->parties), (void **)&job->parties),
+		      fail);
+	for (size_t i = 0; i < m->nparties; i++) {
+		job->parties[i].data = SB_BUF_INIT(SB_JOB_MAX_INPUT);
+		if (m->parties[i].format == SB_FORMAT_SEALED)
+			SB_GUARD_GOTO(rc, sb_job_sealed_new(&job->parties[i].sealed), fail);
+	}
+	SB_GUARD_GOTO(rc, sb_manifest_party_names(m, &names), fail);
+	SB_GUARD_GOTO(rc, sb_auction_new(names, m->nparties, m->computation, m->disclose,
+					 &job->auction), fail);
+	free(names);
 	*out = job;
 	return SB_OK_RESULT;
 fail:
+	free(names);
 	sb_job_free(job);
 	return rc;
 }
@@ -44,9 +43,12 @@ void sb_job_free(struct sb_job *job)
 {
 	if (job == NULL)
 		return;
-	for (size_t i = 0; job->inputs != NULL && i < job->manifest.nparties; i++)
-		sb_buf_cleanup(&job->inputs[i].data);
-	free(job->inputs);
+	for (size_t i = 0; job->parties != NULL && i < job->manifest.nparties; i++) {
+		sb_buf_cleanup(&job->parties[i].data);
+		sb_job_sealed_free(job->parties[i].sealed);
+	}
+	free(job->parties);
+	sb_auction_free(job->auction);
 	sb_manifest_cleanup(&job->manifest);
 	free(job);
 }
@@ -56,24 +58,39 @@ const struct sb_manifest *sb_job_manifest(const struct sb_job *job)
 	return &job->manifest;
 }
 
+static SB_RESULT consume(struct sb_job *job, size_t idx, bool last, struct sb_slice chunk)
+{
+	const struct sb_party *p = &job->manifest.parties[idx];
+	struct sb_job_party *in = &job->parties[idx];
+
+	if (p->format == SB_FORMAT_SEALED)
+		return sb_job_sealed_feed(job, idx, chunk, last);
+	if (!sb_ok(sb_buf_append_slice(&in->data, chunk)))
+		SB_BAIL_MSG(SB_ERR_TOO_LARGE, "party %s: input larger than %u bytes", p->name,
+			    SB_JOB_MAX_INPUT);
+	return SB_OK_RESULT;
+}
+
 SB_RESULT sb_job_input(struct sb_job *job, struct sb_slice party, uint32_t seq, bool last,
 		       struct sb_slice chunk)
 {
-	struct party_input *in;
+	struct sb_job_party *in;
 	size_t idx;
+	sb_result rc;
 
 	SB_ENSURE_REF(job);
 	SB_ENSURE_MSG(!job->finished, SB_ERR_BAD_STATE, "the job has finished");
+	SB_ENSURE_MSG(!job->failed, SB_ERR_BAD_STATE, "the job has failed");
 	SB_GUARD(sb_manifest_party_index(&job->manifest, party, &idx));
-	in = &job->inputs[idx];
-	SB_ENSURE_MSG(!in->done, SB_ERR_JOB_INPUT, "party %s: input after its last chunk",
-		      job->manifest.parties[idx].name);
+	in = &job->parties[idx];
+	const char *name = job->manifest.parties[idx].name;
+	SB_ENSURE_MSG(!in->done, SB_ERR_JOB_INPUT, "party %s: input after its last chunk", name);
 	SB_ENSURE_MSG(seq == in->next_seq, SB_ERR_JOB_INPUT, "party %s: chunk %u, expected %u",
-		      job->manifest.parties[idx].name, seq, in->next_seq);
-	if (!sb_ok(sb_buf_append_slice(&in->data, chunk))) {
-		sb_error_context("party %s input", job->manifest.parties[idx].name);
-		SB_BAIL_MSG(SB_ERR_TOO_LARGE, "party %s: input larger than %u bytes",
-			    job->manifest.parties[idx].name, SB_JOB_MAX_INPUT);
+		      name, seq, in->next_seq);
+	rc = consume(job, idx, last, chunk);
+	if (!sb_ok(rc)) {
+		job->failed = true; /* half-consumed input: nothing later can be trusted */
+		return rc;
 	}
 	in->next_seq++;
 	in->done = last;
@@ -91,103 +108,59 @@ bool sb_job_key_matches(const char *declared, const char *reported_arn)
 	return key != NULL && strcmp(key + 5, declared) == 0;
 }
 
-struct collect_ctx {
-	struct sb_job_cipher *items;
-	size_t n, cap, party;
-	const char *key;
-};
-
-static sb_result collect_row(void *vctx, const struct sb_bid_row *row)
+SB_RESULT sb_job_party_key(struct sb_job *job, size_t party, const char *reported_arn)
 {
-	struct collect_ctx *c = vctx;
+	struct sb_job_party *in = &job->parties[party];
+	const char *name = job->manifest.parties[party].name;
 
-	if (c->n == c->cap) {
-		size_t cap = c->cap == 0 ? 64 : c->cap * 2;
-		struct sb_job_cipher *p = realloc(c->items, cap * sizeof(*p));
-		SB_ENSURE(p != NULL, SB_ERR_NOMEM);
-		c->items = p;
-		c->cap = cap;
+	SB_ENSURE_MSG(sb_job_key_matches(job->manifest.parties[party].key, reported_arn),
+		      SB_ERR_WRONG_KEY, "party %s: decrypted under another key", name);
+	if (in->key_arn[0] == '\0') {
+		SB_ENSURE_MSG(strlen(reported_arn) < sizeof(in->key_arn), SB_ERR_WRONG_KEY,
+			      "party %s: KMS reported an overlong key id", name);
+		memcpy(in->key_arn, reported_arn, strlen(reported_arn) + 1);
+		return SB_OK_RESULT;
 	}
-	struct sb_job_cipher *it = &c->items[c->n++];
-	memset(it, 0, sizeof(*it));
-	it->party = c->party;
-	it->row = row->row;
-	it->property = row->property;
-	it->ciphertext_b64 = row->ciphertext;
-	it->key_id = c->key;
-	it->plaintext = SB_BUF_INIT_SECRET(4096);
+	SB_ENSURE_MSG(strcmp(in->key_arn, reported_arn) == 0, SB_ERR_WRONG_KEY,
+		      "party %s: data under two different keys", name);
 	return SB_OK_RESULT;
 }
 
-static SB_RESULT collect_all(struct sb_job *job, struct collect_ctx *c)
+/* Two parties under one key would let a party be played against itself (an oracle). */
+static SB_RESULT distinct_keys(const struct sb_job *job)
 {
-	for (size_t p = 0; p < job->manifest.nparties; p++) {
-		const struct sb_party *party = &job->manifest.parties[p];
-		SB_ENSURE_MSG(job->inputs[p].done, SB_ERR_JOB_INPUT, "party %s: input incomplete",
-			      party->name);
-		c->party = p;
-		c->key = party->key;
-		sb_result r = sb_bids_csv_each(sb_buf_slice(&job->inputs[p].data), collect_row, c);
-		if (!sb_ok(r)) {
-			sb_error_context("party %s", party->name);
-			return r;
-		}
-	}
+	for (size_t i = 0; i < job->manifest.nparties; i++)
+		for (size_t j = 0; j < i; j++)
+			if (job->parties[i].key_arn[0] != '\0' &&
+			    strcmp(job->parties[i].key_arn, job->parties[j].key_arn) == 0)
+				SB_BAIL_MSG(SB_ERR_SAME_KEY, "parties %s and %s: one KMS key",
+					    job->manifest.parties[j].name,
+					    job->manifest.parties[i].name);
 	return SB_OK_RESULT;
 }
 
-/* Turns decrypted items into bids; the first failure (in input order) wins. */
-static SB_RESULT tally(struct sb_job *job, struct sb_job_cipher *items, size_t n,
-		       struct sb_auction *a)
+static SB_RESULT inputs_complete(const struct sb_job *job)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct sb_job_cipher *it = &items[i];
-		const char *name = job->manifest.parties[it->party].name;
-		struct sb_amount amount;
-		sb_result r;
-
-		if (!sb_ok(it->status))
-			SB_BAIL_MSG(it->status.code, "party %s, row %zu: %s", name, it->row,
-				    it->error[0] != '\0' ? it->error : sb_error_message(it->status.code));
-		if (!sb_job_key_matches(it->key_id, it->key_arn))
-			SB_BAIL_MSG(SB_ERR_WRONG_KEY, "party %s, row %zu: decrypted under another key",
-				    name, it->row);
-		r = sb_amount_parse(sb_buf_slice(&it->plaintext), &amount);
-		sb_buf_cleanup(&it->plaintext);
-		if (!sb_ok(r))
-			SB_BAIL_MSG(SB_ERR_BAD_AMOUNT, "party %s, row %zu: %s", name, it->row,
-				    sb_error_message(SB_ERR_BAD_AMOUNT));
-		r = sb_auction_add_bid(a, it->party, it->property, &amount);
-		sb_amount_wipe(&amount);
-		if (!sb_ok(r)) {
-			sb_error_context("row %zu", it->row);
-			return r;
-		}
-	}
+	for (size_t p = 0; p < job->manifest.nparties; p++)
+		SB_ENSURE_MSG(job->parties[p].done, SB_ERR_JOB_INPUT, "party %s: input incomplete",
+			      job->manifest.parties[p].name);
 	return SB_OK_RESULT;
 }
 
-static SB_RESULT run(struct sb_job *job, const struct sb_job_io *io, struct collect_ctx *c,
-		     struct sb_buf *output, struct sb_buf *receipt)
+static SB_RESULT run(struct sb_job *job, struct sb_buf *output, struct sb_buf *receipt)
 {
-	struct sb_auction *a = NULL;
-	const char **names = NULL;
 	struct sb_buf doc = SB_BUF_INIT(32768);
 	uint8_t ud[SB_SHA384_LEN];
 	size_t out_start = output->len;
 	sb_result rc;
 
-	SB_GUARD_GOTO(rc, collect_all(job, c), out);
-	SB_GUARD_GOTO(rc, sb_manifest_party_names(&job->manifest, &names), out);
-	SB_GUARD_GOTO(rc, sb_auction_new(names, job->manifest.nparties, job->manifest.computation,
-					 job->manifest.disclose, &a), out);
-	if (c->n > 0)
-		SB_GUARD_GOTO(rc, io->decrypt(io->ctx, c->items, c->n), out);
-	SB_GUARD_GOTO(rc, tally(job, c->items, c->n, a), out);
-	SB_GUARD_GOTO(rc, sb_auction_write_csv(a, output), out);
+	SB_GUARD_GOTO(rc, inputs_complete(job), out);
+	SB_GUARD_GOTO(rc, sb_job_csv_run(job), out);
+	SB_GUARD_GOTO(rc, distinct_keys(job), out);
+	SB_GUARD_GOTO(rc, sb_auction_write_csv(job->auction, output), out);
 	struct sb_slice csv = SB_SLICE(output->data + out_start, output->len - out_start);
 	SB_GUARD_GOTO(rc, sb_receipt_user_data(job->manifest.hash, csv, ud), out);
-	SB_GUARD_GOTO(rc, io->attest(io->ctx, SB_SLICE(ud, sizeof(ud)), &doc), out);
+	SB_GUARD_GOTO(rc, job->io->attest(job->io->ctx, SB_SLICE(ud, sizeof(ud)), &doc), out);
 	rc = sb_receipt_build(job->manifest.job_id, job->manifest.hash, csv, sb_buf_slice(&doc),
 			      receipt);
 out:
@@ -197,23 +170,14 @@ out:
 		output->data[out_start] = 0;
 	}
 	sb_buf_cleanup(&doc);
-	free(names);
-	sb_auction_free(a);
 	return rc;
 }
 
-SB_RESULT sb_job_finish(struct sb_job *job, const struct sb_job_io *io, struct sb_buf *output,
-			struct sb_buf *receipt)
+SB_RESULT sb_job_finish(struct sb_job *job, struct sb_buf *output, struct sb_buf *receipt)
 {
-	struct collect_ctx c = {0};
-	sb_result rc;
-
-	SB_ENSURE(job != NULL && io != NULL && output != NULL && receipt != NULL, SB_ERR_NULL);
+	SB_ENSURE(job != NULL && output != NULL && receipt != NULL, SB_ERR_NULL);
 	SB_ENSURE_MSG(!job->finished, SB_ERR_BAD_STATE, "the job has finished");
+	SB_ENSURE_MSG(!job->failed, SB_ERR_BAD_STATE, "the job has failed");
 	job->finished = true;
-	rc = run(job, io, &c, output, receipt);
-	for (size_t i = 0; i < c.n; i++)
-		sb_buf_cleanup(&c.items[i].plaintext);
-	free(c.items);
-	return rc;
+	return run(job, output, receipt);
 }

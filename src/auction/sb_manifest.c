@@ -1,5 +1,6 @@
 #include "auction/sb_manifest.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,8 +80,8 @@ static SB_RESULT check_uri(const char *uri, const char *where)
 
 static SB_RESULT parse_party(json_t *v, size_t i, struct sb_party *p)
 {
-	static const char *const keys[] = {"name", "input", "format", "key", NULL};
-	char where[32], format[16];
+	static const char *const keys[] = {"name", "input", "format", "key", "binding", NULL};
+	char where[32], format[16], binding[8];
 
 	(void)snprintf(where, sizeof(where), "parties[%zu]", i);
 	if (!json_is_object(v))
@@ -91,12 +92,26 @@ static SB_RESULT parse_party(json_t *v, size_t i, struct sb_party *p)
 	SB_GUARD(get_string(v, where, "input", true, SB_MANIFEST_MAX_URI, p->input, NULL));
 	SB_GUARD(check_uri(p->input, where));
 	SB_GUARD(get_string(v, where, "format", false, sizeof(format) - 1, format, "kms-csv"));
-	if (strcmp(format, "kms-csv") != 0)
-		MANIFEST_FAIL("%s: format must be \"kms-csv\"", where);
-	p->format = SB_FORMAT_KMS_CSV;
+	if (strcmp(format, "kms-csv") == 0)
+		p->format = SB_FORMAT_KMS_CSV;
+	else if (strcmp(format, "sealed") == 0)
+		p->format = SB_FORMAT_SEALED;
+	else
+		MANIFEST_FAIL("%s: format must be \"kms-csv\" or \"sealed\"", where);
 	SB_GUARD(get_string(v, where, "key", true, SB_MANIFEST_MAX_KEY, p->key, NULL));
 	if (!chars_in(p->key, ":/-_."))
 		MANIFEST_FAIL("%s: key must be a key id, key ARN, alias name or alias ARN", where);
+	SB_GUARD(get_string(v, where, "binding", false, sizeof(binding) - 1, binding, "job"));
+	if (strcmp(binding, "job") == 0)
+		p->binding = SB_BINDING_JOB;
+	else if (strcmp(binding, "none") == 0)
+		p->binding = SB_BINDING_NONE;
+	else
+		MANIFEST_FAIL("%s: binding must be \"job\" or \"none\"", where);
+	/* A sealed dataset's context is checked before any KMS call; unbound is meaningless. */
+	if (p->format == SB_FORMAT_SEALED && p->binding == SB_BINDING_NONE)
+		MANIFEST_FAIL("%s: a sealed input is always bound to its job (binding \"job\")",
+			      where);
 	return SB_OK_RESULT;
 }
 
@@ -113,9 +128,15 @@ static SB_RESULT parse_parties(json_t *arr, struct sb_manifest *m)
 	m->nparties = n;
 	for (size_t i = 0; i < n; i++) {
 		SB_GUARD(parse_party(json_array_get(arr, i), i, &m->parties[i]));
-		for (size_t j = 0; j < i; j++)
+		for (size_t j = 0; j < i; j++) {
 			if (strcmp(m->parties[i].name, m->parties[j].name) == 0)
 				MANIFEST_FAIL("party \"%s\" is listed twice", m->parties[i].name);
+			/* One key, two parties: a party could be played against itself
+			 * (the enclave also compares the keys KMS resolves). */
+			if (strcmp(m->parties[i].key, m->parties[j].key) == 0)
+				MANIFEST_FAIL("parties \"%s\" and \"%s\" declare the same key",
+					      m->parties[j].name, m->parties[i].name);
+		}
 	}
 	return SB_OK_RESULT;
 }
@@ -175,6 +196,8 @@ static SB_RESULT canonicalise(struct sb_manifest *m)
 {
 	static const char *const comp[] = {"highest-bid", "second-price"};
 	static const char *const disc[] = {"winner", "winner-and-price"};
+	static const char *const fmt[] = {"kms-csv", "sealed"};
+	static const char *const bind[] = {"job", "none"};
 	json_t *root = json_object(), *parties = json_array();
 	char *text = NULL;
 	sb_result rc = SB_OK_RESULT;
@@ -189,9 +212,11 @@ static SB_RESULT canonicalise(struct sb_manifest *m)
 	json_object_set_new(root, "output", json_string(m->output));
 	for (size_t i = 0; i < m->nparties; i++)
 		json_array_append_new(parties,
-				      json_pack("{s:s, s:s, s:s, s:s}", "name", m->parties[i].name,
-						"input", m->parties[i].input, "format", "kms-csv",
-						"key", m->parties[i].key));
+				      json_pack("{s:s, s:s, s:s, s:s, s:s}", "name",
+						m->parties[i].name, "input", m->parties[i].input,
+						"format", fmt[m->parties[i].format], "key",
+						m->parties[i].key, "binding",
+						bind[m->parties[i].binding]));
 	json_object_set(root, "parties", parties);
 	text = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (text == NULL)
@@ -199,6 +224,8 @@ static SB_RESULT canonicalise(struct sb_manifest *m)
 	sb_buf_init(&m->canonical, SB_MANIFEST_MAX_BYTES * 2);
 	SB_GUARD_GOTO(rc, sb_buf_append_str(&m->canonical, text), out);
 	SB_GUARD_GOTO(rc, sb_sha384(sb_buf_slice(&m->canonical), m->hash), out);
+	for (size_t i = 0; i < sizeof(m->hash); i++)
+		(void)snprintf(m->hash_hex + 2 * i, 3, "%02x", m->hash[i]);
 out:
 	free(text);
 	json_decref(parties);
@@ -250,6 +277,14 @@ SB_RESULT sb_manifest_party_index(const struct sb_manifest *m, struct sb_slice n
 		}
 	}
 	SB_BAIL_MSG(SB_ERR_BAD_PARTY, "no party of that name in the manifest");
+}
+
+bool sb_manifest_has_unbound(const struct sb_manifest *m)
+{
+	for (size_t i = 0; i < m->nparties; i++)
+		if (m->parties[i].binding == SB_BINDING_NONE)
+			return true;
+	return false;
 }
 
 SB_RESULT sb_manifest_party_names(const struct sb_manifest *m, const char ***out)

@@ -5,7 +5,8 @@
  *   {"version": 1, "job_id": "...", "region": "us-east-1",
  *    "computation": "highest-bid" | "second-price",      (default highest-bid)
  *    "disclose": "winner" | "winner-and-price",           (default winner)
- *    "parties": [{"name", "input", "format": "kms-csv", "key"}, ...],  (>= 2)
+ *    "parties": [{"name", "input", "format": "kms-csv" | "sealed", "key",
+ *                 "binding": "job" | "none"}, ...],   (>= 2; defaults kms-csv, job)
  *    "output": "s3://bucket/key" | "file:///path"}
  *
  * The manifest hash is SHA-384 over the canonical form: the validated
@@ -26,14 +27,32 @@
 #define SB_MANIFEST_MAX_KEY   512
 
 enum sb_input_format {
-	SB_FORMAT_KMS_CSV,
+	SB_FORMAT_KMS_CSV, /* the AWS sample's CSV: one KMS ciphertext per bid */
+	SB_FORMAT_SEALED,  /* an AWS Encryption SDK message (docs/FORMATS.md) */
 };
 
+/*
+ * How a party's data is tied to this job (DESIGN.md §9.8). "job": every KMS
+ * call carries the encryption context sealbid:manifest / sealbid:party (and
+ * sealbid:property per kms-csv bid), so KMS releases the data only to this
+ * manifest. "none": plain AWS-sample ciphertexts, which the operator can
+ * re-run under other manifests; allowed for kms-csv only, with a warning.
+ */
+enum sb_binding {
+	SB_BINDING_JOB,
+	SB_BINDING_NONE,
+};
+
+/* Encryption context keys (docs/FORMATS.md, "Job binding"). */
+#define SB_CTX_MANIFEST "sealbid:manifest"
+#define SB_CTX_PARTY    "sealbid:party"
+#define SB_CTX_PROPERTY "sealbid:property"
 struct sb_party {
 	char name[SB_PARTY_NAME_MAX + 1];
 	char input[SB_MANIFEST_MAX_URI + 1];
 	char key[SB_MANIFEST_MAX_KEY + 1];
 	enum sb_input_format format;
+	enum sb_binding binding;
 };
 
 struct sb_manifest {
@@ -46,6 +65,7 @@ struct sb_manifest {
 	size_t nparties;
 	char output[SB_MANIFEST_MAX_URI + 1];
 	uint8_t hash[SB_SHA384_LEN];
+	char hash_hex[2 * SB_SHA384_LEN + 1]; /* lowercase: the sealbid:manifest value */
 	struct sb_buf canonical; /* canonical JSON, owned */
 };
 
@@ -55,6 +75,8 @@ void sb_manifest_cleanup(struct sb_manifest *m);
 /* Index of the party with that name, or an error. */
 SB_RESULT sb_manifest_party_index(const struct sb_manifest *m, struct sb_slice name,
 				  size_t *out);
+/* Whether any party's inputs are unbound ("binding": "none"). */
+bool sb_manifest_has_unbound(const struct sb_manifest *m);
 /* The party names as an array for sb_auction_new (borrowed from m; caller frees the array). */
 SB_RESULT sb_manifest_party_names(const struct sb_manifest *m, const char ***out);
 

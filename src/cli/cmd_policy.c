@@ -8,7 +8,11 @@
  *  2. the instance role may Decrypt only with a Recipient attestation whose
  *     PCR0 (ImageSha384), PCR1 and PCR2 equal the agreed measurements;
  *  3. an explicit Deny of Decrypt without an attestation document, so no
- *     IAM policy in the account can grant a plain Decrypt.
+ *     IAM policy in the account can grant a plain Decrypt;
+ *  4. with --require-job, an explicit Deny of Decrypt without the job-binding
+ *     encryption context (sealbid:manifest), so ciphertexts not bound to a
+ *     job are useless to the enclave; with --job, Decrypt only for exactly
+ *     that manifest's hash (docs/FORMATS.md, "Job binding").
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -18,16 +22,22 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/sb_cli_manifest.h"
 #include "cli/sb_cli_pcrs.h"
 
 static const char usage_text[] =
 	"usage: sealbid policy --role-arn ARN --pcrs MEASUREMENTS.json [--owner ARN]\n"
+	"                      [--require-job | --job job.json]\n"
 	"\n"
 	"Prints a KMS key policy (JSON) that allows kms:Decrypt to the role only from\n"
 	"an enclave whose attestation carries the PCR0/PCR1/PCR2 in MEASUREMENTS.json\n"
 	"(the output of 'nitro-cli build-enclave' or 'sealbid image measure'), keeps\n"
 	"the key owner (default: the role's account root) in control of the key, and\n"
-	"denies any Decrypt without an attestation document. Apply it with\n"
+	"denies any Decrypt without an attestation document.\n"
+	"  --require-job   also deny Decrypt without the job-binding encryption context\n"
+	"                  (sealbid:manifest): inputs not bound to a job are refused\n"
+	"  --job job.json  allow Decrypt only for exactly this manifest (its hash)\n"
+	"Apply it with\n"
 	"  aws kms put-key-policy --key-id KEY --policy-name default --policy file://policy.json\n";
 
 static json_t *owner_statement(const char *owner)
@@ -49,6 +59,23 @@ static json_t *enclave_statement(const char *role, char pcr[3][2 * SB_SHA384_LEN
 			 "StringEqualsIgnoreCase", "kms:RecipientAttestation:ImageSha384", pcr[0],
 			 "kms:RecipientAttestation:PCR1", pcr[1], "kms:RecipientAttestation:PCR2",
 			 pcr[2]);
+}
+
+/* Decrypt for one manifest only: the attested statement's extra condition. */
+static int pin_job(json_t *enclave, const char *hash)
+{
+	json_t *cond = json_object_get(enclave, "Condition");
+
+	return json_object_set_new(cond, "StringEquals",
+				   json_pack("{s:s}", "kms:EncryptionContext:" SB_CTX_MANIFEST, hash));
+}
+
+static json_t *deny_unbound_statement(void)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:{s:s}}}", "Sid",
+			 "DenyDecryptNotBoundToAJob", "Effect", "Deny", "Principal", "*", "Action",
+			 "kms:Decrypt", "Resource", "*", "Condition", "Null",
+			 "kms:EncryptionContext:" SB_CTX_MANIFEST, "true");
 }
 
 static json_t *deny_statement(void)
@@ -83,11 +110,15 @@ int sb_cmd_policy(int argc, char **argv)
 		{"role-arn", required_argument, NULL, 'r'},
 		{"pcrs", required_argument, NULL, 'p'},
 		{"owner", required_argument, NULL, 'o'},
+		{"require-job", no_argument, NULL, 'R'},
+		{"job", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *role = NULL, *pcrs = NULL, *owner = NULL;
+	const char *role = NULL, *pcrs = NULL, *owner = NULL, *job = NULL;
 	char pcr[3][2 * SB_SHA384_LEN + 1], root[64];
+	struct sb_manifest m = {0};
+	bool require_job = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -100,6 +131,12 @@ int sb_cmd_policy(int argc, char **argv)
 			break;
 		case 'o':
 			owner = optarg;
+			break;
+		case 'R':
+			require_job = true;
+			break;
+		case 'j':
+			job = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -118,9 +155,22 @@ int sb_cmd_policy(int argc, char **argv)
 	}
 	if (!sb_ok(sb_cli_read_pcrs(pcrs, pcr)))
 		return sb_cli_fail("policy");
+	if (job != NULL && !sb_ok(sb_cli_manifest_party(job, NULL, &m)))
+		return sb_cli_fail("policy");
+	json_t *enclave = enclave_statement(role, pcr);
 	json_t *doc = json_pack("{s:s, s:s, s:[o,o,o]}", "Version", "2012-10-17", "Id",
 				"sealbid-attested-key-policy", "Statement", owner_statement(owner),
-				enclave_statement(role, pcr), deny_statement());
+				enclave, deny_statement());
+	if (doc != NULL && job != NULL && pin_job(enclave, m.hash_hex) != 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	if (doc != NULL && (require_job || job != NULL) &&
+	    json_array_append_new(json_object_get(doc, "Statement"), deny_unbound_statement()) != 0) {
+		json_decref(doc);
+		doc = NULL;
+	}
+	sb_manifest_cleanup(&m);
 	char *text = doc == NULL ? NULL : json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	if (text == NULL) {

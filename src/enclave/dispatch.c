@@ -50,6 +50,6 @@ void sb_enclave_conn_close(void *app, void *state)
 		return;
 	sb_log_info("parent disconnected (connection %llu)", (unsigned long long)c->conn_id);
 	sb_msg_creds_cleanup(&c->creds);
-	sb_job_free(c->job);
+	sb_enclave_run_release(c->run);
 	free(c);
 }

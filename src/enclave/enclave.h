@@ -48,7 +48,7 @@ struct sb_enclave_conn {
 	uint64_t conn_id;
 	struct sb_msg_creds creds; /* secret parts wiped on close */
 	bool has_creds;
-	struct sb_job *job; /* owned until EndInputs hands it to a job thread */
+	struct sb_enclave_run *run; /* the job, shared with its thread (job_run.c) */
 };
 
 SB_RESULT sb_enclave_conn_open(void *app, uint64_t conn_id, void **out_state);
@@ -67,6 +67,21 @@ SB_RESULT sb_enclave_handle_set_credentials(struct sb_server_request *req);
 SB_RESULT sb_enclave_handle_begin_job(struct sb_server_request *req);
 SB_RESULT sb_enclave_handle_input(struct sb_server_request *req);
 SB_RESULT sb_enclave_handle_end_inputs(struct sb_server_request *req);
+
+/*
+ * A job's thread (job_run.c): started by BeginJob (req->payload is the
+ * manifest), fed by Input and EndInputs, answering each itself. The
+ * connection holds one reference, released by sb_enclave_run_release (which
+ * cancels a job still running).
+ */
+struct sb_enclave_run;
+SB_RESULT sb_enclave_run_start(struct sb_server_request *req, struct sb_enclave_conn *c,
+			       struct sb_enclave_run **out);
+const struct sb_manifest *sb_enclave_run_manifest(const struct sb_enclave_run *run);
+SB_RESULT sb_enclave_run_input(struct sb_enclave_run *run, uint32_t req_id,
+			       const struct sb_msg_input *in);
+SB_RESULT sb_enclave_run_end(struct sb_enclave_run *run, uint32_t req_id);
+void sb_enclave_run_release(struct sb_enclave_run *run);
 
 /*
  * A job's I/O (job_io.c): credentials from the parent, one RSA key pair and

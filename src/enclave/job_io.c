@@ -85,10 +85,12 @@ static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_job
 	struct sb_kms *kms = NULL;
 	struct sb_kms_decrypt_in *ins = NULL;
 	struct sb_kms_result *outs = NULL;
+	struct sb_kms_context (*ctx)[SB_JOB_CTX_MAX] = NULL;
 	struct sb_buf *blobs = NULL;
 	sb_result rc;
 
 	SB_GUARD(kms_for(io, &kms));
+	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*ctx), (void **)&ctx), out);
 	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*ins), (void **)&ins), out);
 	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*outs), (void **)&outs), out);
 	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*blobs), (void **)&blobs), out);
@@ -99,6 +101,12 @@ static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_job
 		ins[i].ciphertext = sb_buf_slice(&blobs[i]);
 		ins[i].key_id = items[i].key_id;
 		ins[i].attestation = sb_buf_slice(&io->doc);
+		/* Job binding: the context KMS checks the ciphertext against. */
+		for (size_t j = 0; j < items[i].n_context; j++)
+			ctx[i][j] = (struct sb_kms_context){items[i].context[j].key,
+							    items[i].context[j].value};
+		ins[i].context = ctx[i];
+		ins[i].n_context = items[i].n_context;
 	}
 	SB_GUARD_GOTO(rc, sb_kms_decrypt_batch(kms, ins, outs, n, KMS_PARALLEL), out);
 	for (size_t i = 0; i < n; i++) {
@@ -133,7 +141,40 @@ out:
 		sb_buf_cleanup(&blobs[i]);
 	free(ins);
 	free(outs);
+	free(ctx);
 	free(blobs);
+	sb_kms_free(kms);
+	return rc;
+}
+
+/* sb_job_io.unwrap: one sealed dataset's data key, through KMS with Recipient. */
+static sb_result job_unwrap(void *vctx, const struct sb_job_unwrap *in, struct sb_buf *data_key,
+			    char key_arn[SB_JOB_KEY_ARN_MAX])
+{
+	const struct sb_enclave_job_io *io = vctx;
+	struct sb_kms_context ctx[SB_KMS_CONTEXT_MAX];
+	struct sb_kms *kms = NULL;
+	struct sb_kms_result out;
+	sb_result rc;
+
+	SB_ENSURE_MSG(in->n_context <= SB_KMS_CONTEXT_MAX, SB_ERR_TOO_LARGE,
+		      "encryption context has too many pairs");
+	for (size_t j = 0; j < in->n_context; j++)
+		ctx[j] = (struct sb_kms_context){in->context[j].key, in->context[j].value};
+	struct sb_kms_decrypt_in din = {.ciphertext = in->ciphertext, .key_id = in->key_id,
+					.context = ctx, .n_context = in->n_context,
+					.attestation = sb_buf_slice(&io->doc)};
+	sb_kms_result_init(&out);
+	SB_GUARD_GOTO(rc, kms_for(io, &kms), done);
+	SB_GUARD_GOTO(rc, sb_kms_decrypt(kms, &din, &out), done);
+	if (strlen(out.key_id) >= SB_JOB_KEY_ARN_MAX)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_WRONG_KEY, done, "KMS reported an overlong key id");
+	memcpy(key_arn, out.key_id, strlen(out.key_id) + 1);
+	rc = sb_cms_decrypt(io->key, sb_buf_slice(&out.ciphertext_for_recipient), data_key);
+	if (!sb_ok(rc))
+		sb_error_context("CiphertextForRecipient");
+done:
+	sb_kms_result_cleanup(&out);
 	sb_kms_free(kms);
 	return rc;
 }
@@ -197,5 +238,5 @@ static sb_result job_attest(void *ctx, struct sb_slice user_data, struct sb_buf 
 
 struct sb_job_io sb_enclave_job_io(struct sb_enclave_job_io *io)
 {
-	return (struct sb_job_io){io, job_decrypt, job_attest};
+	return (struct sb_job_io){io, job_decrypt, job_unwrap, job_attest};
 }

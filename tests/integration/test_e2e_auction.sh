@@ -32,7 +32,8 @@ for b in 1 2; do
 done
 ok "keys created and pinned to the enclave's PCRs"
 
-# The AWS sample's bids, encrypted the sample's way.
+# The AWS sample's bids, encrypted the sample's way (not bound to a job:
+# tests/integration/test_e2e_binding.sh plays the job-bound story).
 ls_encrypt buyer1 "$K1" "$LS_DIR/buyer1.csv" 1=100000 2=200000 3=150000
 ls_encrypt buyer2 alias/buyer2 "$LS_DIR/buyer2.csv" 1=200000 2=300000 3=100000
 ls_s3 create-bucket --bucket buyer1-bids >/dev/null
@@ -45,8 +46,8 @@ manifest() { # manifest FILE OUTPUT_URI BUYER1_INPUT BUYER2_INPUT [BUYER2_KEY]
 {"version": 1, "job_id": "auction-2026-11-22", "region": "$LS_REGION",
  "computation": "highest-bid", "disclose": "winner",
  "parties": [
-  {"name": "Buyer1", "input": "$3", "format": "kms-csv", "key": "$K1"},
-  {"name": "Buyer2", "input": "$4", "format": "kms-csv", "key": "${5:-alias/buyer2}"}],
+  {"name": "Buyer1", "input": "$3", "format": "kms-csv", "key": "$K1", "binding": "none"},
+  {"name": "Buyer2", "input": "$4", "format": "kms-csv", "key": "${5:-alias/buyer2}", "binding": "none"}],
  "output": "$2"}
 J
 }
@@ -144,9 +145,12 @@ ls_encrypt buyer2 alias/buyer2 "$LS_DIR/neg.csv" 1=-5
 manifest "$LS_DIR/bad3.json" "file://$LS_DIR/out/bad.csv" "file://$LS_DIR/buyer1.csv" "file://$LS_DIR/neg.csv"
 expect_job_fails "negative bid" "Buyer2, row 1" "$LS_DIR/bad3.json"
 # Duplicate property, missing field, unreadable input, unknown manifest field, one party.
-{ cat "$LS_DIR/buyer2.csv"; sed -n 2p "$LS_DIR/buyer2.csv"; } >"$LS_DIR/dup.csv"
+ls_encrypt buyer2 alias/buyer2 "$LS_DIR/dup.csv" 1=200000 2=300000 1=5
 manifest "$LS_DIR/bad4.json" "file://$LS_DIR/out/bad.csv" "file://$LS_DIR/buyer1.csv" "file://$LS_DIR/dup.csv"
 expect_job_fails "duplicate property" "property 1" "$LS_DIR/bad4.json"
+{ cat "$LS_DIR/buyer2.csv"; sed -n 2p "$LS_DIR/buyer2.csv"; } >"$LS_DIR/dup2.csv"
+manifest "$LS_DIR/bad4b.json" "file://$LS_DIR/out/bad.csv" "file://$LS_DIR/buyer1.csv" "file://$LS_DIR/dup2.csv"
+expect_job_fails "one ciphertext twice" "Buyer2 row 1 and party Buyer2 row 4" "$LS_DIR/bad4b.json"
 { cat "$LS_DIR/buyer2.csv"; echo "4"; } >"$LS_DIR/short.csv"
 manifest "$LS_DIR/bad5.json" "file://$LS_DIR/out/bad.csv" "file://$LS_DIR/buyer1.csv" "file://$LS_DIR/short.csv"
 expect_job_fails "row with a missing field" "row 4" "$LS_DIR/bad5.json"

@@ -44,12 +44,16 @@ PY
   for i in $(seq $BUYERS); do
     K=$(ls_create_key "buyer$i" "buyer$i")
     ls_pin_key "buyer$i" "arn:aws:iam::$LS_ACCOUNT:role/operator" "$LS_DIR/pcrs.json"
-    ls_as "buyer$i" "$SB" encrypt-bids --key-id "alias/buyer$i" "$LS_DIR/plain$i.csv" >"$LS_DIR/bids$i.csv"
     [ "$i" = 1 ] || printf ','
     printf '{"name":"Buyer%s","input":"file://%s/bids%s.csv","key":"%s"}' "$i" "$LS_DIR" "$i" "$K"
   done
   printf '],"output":"file://%s/out/output.csv"}\n' "$LS_DIR"
 } >"$LS_DIR/job.json"
+# Each buyer binds its bids to this job (context + trailer).
+for i in $(seq $BUYERS); do
+  ls_as "buyer$i" "$SB" encrypt-bids --key-id "alias/buyer$i" --manifest "$LS_DIR/job.json" \
+    --party "Buyer$i" "$LS_DIR/plain$i.csv" >"$LS_DIR/bids$i.csv"
+done
 
 ls_as operator "$SB" run --manifest "$LS_DIR/job.json" --enclave-cid 16 >/dev/null
 
@@ -91,8 +95,9 @@ echo "ok: receipt verifies"
 
 # The enclave dies mid-job: the parent reports it, publishes nothing, and a
 # new enclave runs the same job.
-sed "s|$LS_DIR/out/output.csv|$LS_DIR/out/again.csv|" "$LS_DIR/job.json" >"$LS_DIR/again.json"
-ls_as operator "$SB" run --manifest "$LS_DIR/again.json" --enclave-cid 16 >/dev/null 2>"$LS_DIR/died.err" &
+# The bids are bound to job.json, so the rerun is of that very manifest.
+mv "$LS_DIR/out/output.csv" "$LS_DIR/first.csv"; mv "$LS_DIR/out/output.receipt" "$LS_DIR/first.receipt"
+ls_as operator "$SB" run --manifest "$LS_DIR/job.json" --enclave-cid 16 >/dev/null 2>"$LS_DIR/died.err" &
 run=$!
 sup=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["ProcessID"])' <<<"$("$SB" enclave describe)")
 app=$(pgrep -P "$sup" | head -1)
@@ -100,11 +105,19 @@ app=$(pgrep -P "$sup" | head -1)
 for _ in $(seq 200); do [ "$(cat "$SEALBID_STATE"/enclaves/*.log 2>/dev/null | grep -c 'job many: 5 parties')" -ge 2 ] && break; sleep 0.05; done
 kill -9 "$app"
 if wait "$run"; then echo "FAIL: the job succeeded although the enclave died" >&2; exit 1; fi
-[ ! -e "$LS_DIR/out/again.csv" ] && [ ! -e "$LS_DIR/out/again.receipt" ] \
+[ ! -e "$LS_DIR/out/output.csv" ] && [ ! -e "$LS_DIR/out/output.receipt" ] \
   || { echo "FAIL: output published by a dead job" >&2; exit 1; }
 echo "ok: enclave killed mid-job: $(head -c 120 "$LS_DIR/died.err")"
 "$SB" enclave run --image "$LS_DIR/enclave.img" --cid 17 >/dev/null
-ls_as operator "$SB" run --manifest "$LS_DIR/again.json" --enclave-cid 17 >/dev/null
-cmp -s "$LS_DIR/out/again.csv" "$LS_DIR/out/output.csv" || { echo "FAIL: rerun differs" >&2; exit 1; }
+ls_as operator "$SB" run --manifest "$LS_DIR/job.json" --enclave-cid 17 >/dev/null
+cmp -s "$LS_DIR/first.csv" "$LS_DIR/out/output.csv" || { echo "FAIL: rerun differs" >&2; exit 1; }
+# The same bids under a manifest that differs only in its output: KMS refuses them.
+sed "s|$LS_DIR/out/output.csv|$LS_DIR/out/other.csv|" "$LS_DIR/job.json" >"$LS_DIR/other.json"
+if ls_as operator "$SB" run --manifest "$LS_DIR/other.json" --enclave-cid 17 >/dev/null 2>"$LS_DIR/other.err"; then
+  echo "FAIL: job-bound bids ran under another manifest" >&2; exit 1
+fi
+grep -q "InvalidCiphertextException" "$LS_DIR/other.err" && [ ! -e "$LS_DIR/out/other.csv" ] \
+  || { echo "FAIL: other manifest: $(cat "$LS_DIR/other.err")" >&2; exit 1; }
+echo "ok: the bound bids are refused under another manifest"
 echo "ok: a new enclave runs the job again, same result"
-echo "4 passed, 0 failed"
+echo "5 passed, 0 failed"
