@@ -1,6 +1,6 @@
 /*
- * sealbid run: the parent side of one job. Fetches every party's input
- * (S3 or files), gets AWS credentials (the usual chain, IMDSv2 on EC2),
+ * sealbid run: the parent side of one job. Opens every party's input
+ * (S3 or regular files) and streams it in chunks, never whole, gets AWS credentials (the usual chain, IMDSv2 on EC2),
  * streams credentials, manifest and inputs to the enclave, and publishes
  * the receipt, then output.csv, only when the whole job succeeded.
  */
@@ -76,20 +76,46 @@ out:
 	return rc;
 }
 
-static SB_RESULT fetch_inputs(struct sb_storage *st, const struct sb_manifest *m,
-			      struct sb_buf *data, struct sb_runner_input *in)
+/* sb_storage_read in the runner's callback shape. */
+static sb_result read_input(void *ctx, uint8_t *buf, size_t cap, size_t *n)
+{
+	return sb_storage_read(ctx, buf, cap, n);
+}
+
+/*
+ * Opens every party's input before anything is sent, so a missing or
+ * unreadable input fails before the job starts; nothing is read yet.
+ */
+static SB_RESULT open_inputs(struct sb_storage *st, const struct sb_manifest *m,
+			     struct sb_storage_reader **rd, struct sb_runner_input *in)
 {
 	for (size_t i = 0; i < m->nparties; i++) {
-		data[i] = SB_BUF_INIT(SB_JOB_MAX_INPUT);
-		sb_result r = sb_storage_get(st, m->parties[i].input, &data[i]);
+		sb_result r = sb_storage_open(st, m->parties[i].input, &rd[i]);
 		if (!sb_ok(r)) {
 			sb_error_context("input of %s", m->parties[i].name);
 			return r;
 		}
 		in[i].party = m->parties[i].name;
-		in[i].data = sb_buf_slice(&data[i]);
+		in[i].read = read_input;
+		in[i].ctx = rd[i];
 	}
 	return SB_OK_RESULT;
+}
+
+/*
+ * Unbound inputs ("binding": "none") carry nothing tying them to this job:
+ * whoever holds them can submit them again under another manifest.
+ */
+static void warn_unbound(const struct sb_manifest *m)
+{
+	if (!sb_manifest_has_unbound(m))
+		return;
+	for (size_t i = 0; i < m->nparties; i++)
+		if (m->parties[i].binding == SB_BINDING_NONE)
+			fprintf(stderr,
+				"sealbid run: warning: party %s's input is unbound (\"binding\": "
+				"\"none\"): the operator can re-run it under other manifests\n",
+				m->parties[i].name);
 }
 
 /*
@@ -120,7 +146,7 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 {
 	struct sb_buf text = SB_BUF_INIT(SB_MANIFEST_MAX_BYTES), out = SB_BUF_INIT(1u << 30),
 		      rec = SB_BUF_INIT(1u << 20), rec_uri = SB_BUF_INIT(4096), hash = SB_BUF_INIT(128);
-	struct sb_buf *data = NULL;
+	struct sb_storage_reader **rd = NULL;
 	struct sb_runner_input *in = NULL;
 	struct sb_storage *st = NULL;
 	struct sb_msg_creds creds;
@@ -130,12 +156,13 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 	sb_msg_creds_init(&creds);
 	SB_GUARD_GOTO(rc, sb_file_read(a->manifest_path, &text), out);
 	SB_GUARD_GOTO(rc, sb_manifest_parse(sb_buf_slice(&text), &m), out);
-	data = calloc(m.nparties, sizeof(*data));
+	warn_unbound(&m);
+	rd = calloc(m.nparties, sizeof(*rd));
 	in = calloc(m.nparties, sizeof(*in));
-	if (data == NULL || in == NULL)
+	if (rd == NULL || in == NULL)
 		SB_FAIL_GOTO(rc, SB_ERR_NOMEM, out);
 	SB_GUARD_GOTO(rc, sb_storage_new(NULL, &st), out);
-	SB_GUARD_GOTO(rc, fetch_inputs(st, &m, data, in), out);
+	SB_GUARD_GOTO(rc, open_inputs(st, &m, rd, in), out);
 	SB_GUARD_GOTO(rc, get_creds(&creds), out);
 	SB_GUARD_GOTO(rc, sb_runner_run(&a->ro, &creds, sb_buf_slice(&text), in, m.nparties, &out,
 					&rec), out);
@@ -151,9 +178,9 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 		rc = sb_buf_printf(summary, "job %s done: wrote %s and %s\n%s", m.job_id, m.output,
 				   sb_buf_cstr(&rec_uri), sb_buf_cstr(&out));
 out:
-	for (size_t i = 0; data != NULL && i < m.nparties; i++)
-		sb_buf_cleanup(&data[i]);
-	free(data);
+	for (size_t i = 0; rd != NULL && i < m.nparties; i++)
+		sb_storage_close(rd[i]);
+	free(rd);
 	free(in);
 	sb_storage_free(st);
 	sb_msg_creds_cleanup(&creds);
