@@ -18,6 +18,7 @@
 #include "common/sb_encoding.h"
 #include "common/sb_file.h"
 #include "common/sb_parse.h"
+#include "host/sb_publish.h"
 #include "host/sb_runner.h"
 #include "wire/sb_vsock.h"
 
@@ -118,30 +119,6 @@ static void warn_unbound(const struct sb_manifest *m)
 				m->parties[i].name);
 }
 
-/*
- * Both or neither: the receipt first, then the output (each write is atomic);
- * if the output cannot be written the receipt is taken back, so a reader
- * never finds one without the other.
- */
-static SB_RESULT publish(struct sb_storage *st, const char *output_uri, struct sb_slice output,
-			 struct sb_slice receipt, struct sb_buf *rec_uri)
-{
-	sb_result rc;
-
-	SB_GUARD(receipt_uri(output_uri, rec_uri));
-	SB_GUARD(sb_storage_put(st, sb_buf_cstr(rec_uri), receipt));
-	rc = sb_storage_put(st, output_uri, output);
-	if (!sb_ok(rc)) {
-		char detail[512];
-		(void)snprintf(detail, sizeof(detail), "%s", sb_error_detail());
-		if (!sb_ok(sb_storage_delete(st, sb_buf_cstr(rec_uri))))
-			SB_BAIL_MSG(rc.code, "%s; and the receipt %s could not be removed", detail,
-				    sb_buf_cstr(rec_uri));
-		SB_BAIL_MSG(rc.code, "%s", detail);
-	}
-	return SB_OK_RESULT;
-}
-
 static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 {
 	struct sb_buf text = SB_BUF_INIT(SB_MANIFEST_MAX_BYTES), out = SB_BUF_INIT(1u << 30),
@@ -163,10 +140,14 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 		SB_FAIL_GOTO(rc, SB_ERR_NOMEM, out);
 	SB_GUARD_GOTO(rc, sb_storage_new(NULL, &st), out);
 	SB_GUARD_GOTO(rc, open_inputs(st, &m, rd, in), out);
+	/* An output that could never be written fails before the job, not after. */
+	SB_GUARD_GOTO(rc, receipt_uri(m.output, &rec_uri), out);
+	SB_GUARD_GOTO(rc, sb_publish_check(m.output, sb_buf_cstr(&rec_uri)), out);
 	SB_GUARD_GOTO(rc, get_creds(&creds), out);
 	SB_GUARD_GOTO(rc, sb_runner_run(&a->ro, &creds, sb_buf_slice(&text), in, m.nparties, &out,
 					&rec), out);
-	SB_GUARD_GOTO(rc, publish(st, m.output, sb_buf_slice(&out), sb_buf_slice(&rec), &rec_uri),
+	SB_GUARD_GOTO(rc, sb_publish_pair(st, m.output, sb_buf_cstr(&rec_uri), sb_buf_slice(&out),
+					  sb_buf_slice(&rec)),
 		      out);
 	SB_GUARD_GOTO(rc, sb_hex_encode(SB_SLICE(m.hash, sizeof(m.hash)), &hash), out);
 	if (a->json)

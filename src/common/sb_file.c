@@ -145,13 +145,27 @@ static void dir_of(const char *path, char *dir, size_t n)
 		(void)snprintf(dir, n, "%.*s", (int)(slash - path), path);
 }
 
+SB_RESULT sb_file_check_replaceable(const char *path)
+{
+	struct stat st;
+
+	SB_ENSURE_REF(path);
+	if (lstat(path, &st) != 0) {
+		SB_ENSURE_MSG(errno == ENOENT, SB_ERR_IO, "%s: %s", path, strerror(errno));
+		return SB_OK_RESULT;
+	}
+	SB_ENSURE_MSG(S_ISREG(st.st_mode), SB_ERR_NOT_REGULAR,
+		      "%s: only a regular file is replaced", path);
+	return SB_OK_RESULT;
+}
+
 SB_RESULT sb_file_write_atomic(const char *path, struct sb_slice data, unsigned mode)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
 	int fd, n;
 	sb_result rc;
 
-	SB_ENSURE_REF(path);
+	SB_GUARD(sb_file_check_replaceable(path));
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
 	SB_ENSURE(n > 0 && (size_t)n < sizeof(tmp), SB_ERR_TOO_LARGE);
 	fd = mkstemp(tmp);
@@ -161,6 +175,7 @@ SB_RESULT sb_file_write_atomic(const char *path, struct sb_slice data, unsigned 
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_IO, fail, "%s: %s", path, strerror(errno));
 	close(fd);
 	fd = -1;
+	SB_GUARD_GOTO(rc, sb_file_check_replaceable(path), fail);
 	if (rename(tmp, path) != 0)
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_IO, fail, "%s: %s", path, strerror(errno));
 	dir_of(path, dir, sizeof(dir));

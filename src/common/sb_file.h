@@ -12,7 +12,16 @@
 
 /* Appends the whole file to out; fails with SB_ERR_TOO_LARGE past out->max. */
 SB_RESULT sb_file_read(const char *path, struct sb_buf *out);
-/* Replaces path atomically with data, mode 0600 or 0644. */
+/*
+ * Whether path may be replaced by a write: it is missing or a regular file
+ * (lstat: a symlink is not followed). Anything else is SB_ERR_NOT_REGULAR.
+ */
+SB_RESULT sb_file_check_replaceable(const char *path);
+/*
+ * Replaces path atomically with data, mode 0600 or 0644; only a regular
+ * file or nothing is replaced (sb_file_check_replaceable, just before the
+ * rename).
+ */
 SB_RESULT sb_file_write_atomic(const char *path, struct sb_slice data, unsigned mode);
 /* Reads all of fd until EOF into out (bounded by out->max). */
 SB_RESULT sb_fd_read_all(int fd, struct sb_buf *out);
