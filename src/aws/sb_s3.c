@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/sb_file.h"
 #include "common/sb_parse.h"
 
 struct sb_s3 {
@@ -278,22 +279,17 @@ SB_RESULT sb_s3_put_file(struct sb_s3 *s3, const char *bucket, const char *key,
 {
 	struct sb_http_request req = SB_HTTP_REQUEST_INIT;
 	struct sb_http_response resp;
-	struct stat st;
+	uint64_t size = 0;
 	sb_result rc;
-	int fd;
+	int fd = -1;
 
 	SB_ENSURE_REF(path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	SB_ENSURE_MSG(fd >= 0, errno == ENOENT ? SB_ERR_NOT_FOUND : SB_ERR_IO, "%s: %s", path,
-		      strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		SB_BAIL_MSG(SB_ERR_IO, "%s: not a regular file", path);
-	}
+	/* A regular file only, opened without blocking (a FIFO would wait for a writer). */
+	SB_GUARD(sb_file_open_regular(path, &fd, &size));
 	sb_http_response_init(&resp);
 	req.method = "PUT";
 	req.body_fd = fd;
-	req.body_len = (uint64_t)st.st_size;
+	req.body_len = size;
 	req.content_type = content_type;
 	rc = s3_send(s3, "S3 PutObject", bucket, key, &req, &resp);
 	sb_http_response_cleanup(&resp);

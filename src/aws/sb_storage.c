@@ -132,10 +132,8 @@ static SB_RESULT copy_atomic(const char *src, const char *dst)
 	int in = -1, out = -1;
 	sb_result rc = SB_OK_RESULT;
 
-	in = open(src, O_RDONLY | O_CLOEXEC);
-	SB_ENSURE_MSG(in >= 0, errno == ENOENT ? SB_ERR_NOT_FOUND : SB_ERR_IO, "%s: %s", src,
-		      strerror(errno));
 	tmp[0] = '\0';
+	SB_GUARD(sb_file_open_regular(src, &in, NULL));
 	chunk = malloc(COPY_CHUNK);
 	if (chunk == NULL)
 		SB_FAIL_GOTO(rc, SB_ERR_NOMEM, fail);

@@ -517,6 +517,26 @@ static void test_storage_reader_files(void **state)
 	}
 	(void)snprintf(uri, sizeof(uri), "file://%s/none", g_dir);
 	assert_int_equal(sb_storage_open(st, uri, &rd).code, SB_ERR_NOT_FOUND);
+	/* Copies neither read from nor replace anything but regular files. */
+	assert_int_equal(sb_storage_put_file(st, "s3://sealbid-test/reader/x", fifo).code,
+			 SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_storage_put_file(st, uri, fifo).code, SB_ERR_NOT_REGULAR);
+	assert_true(sb_ok(sb_storage_put(st, "s3://sealbid-test/reader/x", SB_SLICE_LIT("x"))));
+	assert_int_equal(sb_storage_get_file(st, "s3://sealbid-test/reader/x", fifo).code,
+			 SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_storage_get_file(st, "s3://sealbid-test/reader/x", link).code,
+			 SB_ERR_NOT_REGULAR);
+	(void)snprintf(uri, sizeof(uri), "file://%s", path);
+	assert_int_equal(sb_storage_get_file(st, uri, dir).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_storage_put(st, "file:///dev/null", SB_SLICE_LIT("x")).code,
+			 SB_ERR_NOT_REGULAR);
+	struct stat sbuf;
+	assert_int_equal(lstat(fifo, &sbuf), 0);
+	assert_true(S_ISFIFO(sbuf.st_mode));
+	assert_int_equal(lstat(link, &sbuf), 0);
+	assert_true(S_ISLNK(sbuf.st_mode));
+	assert_int_equal(stat("/dev/null", &sbuf), 0);
+	assert_true(S_ISCHR(sbuf.st_mode));
 	unlink(fifo);
 	unlink(link);
 	rmdir(dir);
