@@ -65,7 +65,7 @@ static SB_RESULT open_message(struct sb_job *job, size_t party, struct sb_job_se
 {
 	const struct sb_party *p = &job->manifest.parties[party];
 	const struct sb_esdk_pair want[] = {{SB_CTX_MANIFEST, job->manifest.hash_hex},
-					    {SB_CTX_PARTY, p->name}};
+	                                    {SB_CTX_PARTY, p->name}};
 	const struct sb_esdk_edk *edk;
 	struct sb_job_ctx *ctx = NULL;
 	struct sb_buf data_key = SB_BUF_INIT_SECRET(SB_JOB_DATA_KEY_MAX);
@@ -79,7 +79,7 @@ static SB_RESULT open_message(struct sb_job *job, size_t party, struct sb_job_se
 	for (size_t i = 0; i < s->hdr.npairs; i++)
 		ctx[i] = (struct sb_job_ctx){s->hdr.pairs[i].key, s->hdr.pairs[i].value};
 	struct sb_job_unwrap in = {party, p->key, sb_buf_slice(&edk->ciphertext), ctx,
-				   s->hdr.npairs};
+	                           s->hdr.npairs};
 	rc = job->io->unwrap(job->io->ctx, &in, &data_key, arn);
 	if (!sb_ok(rc)) {
 		sb_error_context("party %s (sealed)", p->name);
@@ -87,8 +87,9 @@ static SB_RESULT open_message(struct sb_job *job, size_t party, struct sb_job_se
 	}
 	SB_GUARD_GOTO(rc, sb_job_party_key(job, party, arn), out);
 	if (data_key.len != SB_ESDK_DATA_KEY_LEN)
-		SB_FAIL_GOTO_MSG(rc, SB_ERR_ESDK_COMMITMENT, out, "the data key is %zu bytes, not %d",
-				 data_key.len, SB_ESDK_DATA_KEY_LEN);
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_ESDK_COMMITMENT, out,
+		                 "the data key is %zu bytes, not %d", data_key.len,
+		                 SB_ESDK_DATA_KEY_LEN);
 	SB_GUARD_GOTO(rc, sb_esdk_key_new(&s->hdr, sb_buf_slice(&data_key), &s->key), out);
 	SB_GUARD_GOTO(rc, sb_esdk_body_init(&s->body, &s->hdr), out);
 	s->body_started = true;
@@ -101,7 +102,7 @@ out:
 
 /* One plaintext line: the CSV header first, then "property,amount". */
 static SB_RESULT tally_line(struct sb_job *job, size_t party, struct sb_job_sealed *s,
-			    struct sb_slice line)
+                            struct sb_slice line)
 {
 	const struct sb_party *p = &job->manifest.parties[party];
 	struct sb_amount amount;
@@ -112,17 +113,18 @@ static SB_RESULT tally_line(struct sb_job *job, size_t party, struct sb_job_seal
 		line.len--;
 	if (s->lines == 1) {
 		SB_ENSURE_MSG(sb_slice_eq_str(line, CSV_HEADER), SB_ERR_BAD_CSV,
-			      "party %s: the sealed CSV must start with \"" CSV_HEADER "\"", p->name);
+		              "party %s: the sealed CSV must start with \"" CSV_HEADER "\"",
+		              p->name);
 		return SB_OK_RESULT;
 	}
 	const uint8_t *comma = memchr(line.ptr, ',', line.len);
 	SB_ENSURE_MSG(comma != NULL, SB_ERR_BAD_CSV, "party %s, row %zu: expected property,amount",
-		      p->name, s->lines - 1);
+	              p->name, s->lines - 1);
 	struct sb_slice prop = SB_SLICE(line.ptr, (size_t)(comma - line.ptr));
 	r = sb_amount_parse(SB_SLICE(comma + 1, line.len - prop.len - 1), &amount);
 	if (!sb_ok(r))
 		SB_BAIL_MSG(SB_ERR_BAD_AMOUNT, "party %s, row %zu: %s", p->name, s->lines - 1,
-			    sb_error_message(SB_ERR_BAD_AMOUNT));
+		            sb_error_message(SB_ERR_BAD_AMOUNT));
 	r = sb_auction_add_bid(job->auction, party, prop, &amount);
 	sb_amount_wipe(&amount);
 	if (!sb_ok(r))
@@ -146,7 +148,7 @@ static SB_RESULT tally_lines(struct sb_job *job, size_t party, struct sb_job_sea
 		rest.len = 0;
 	}
 	SB_ENSURE_MSG(rest.len <= LINE_MAX, SB_ERR_BAD_CSV, "party %s, row %zu: line too long",
-		      job->manifest.parties[party].name, s->lines);
+	              job->manifest.parties[party].name, s->lines);
 	memmove(s->text.data, rest.ptr, rest.len);
 	sb_wipe(s->text.data + rest.len, s->text.len - rest.len);
 	s->text.len = rest.len;
@@ -154,7 +156,7 @@ static SB_RESULT tally_lines(struct sb_job *job, size_t party, struct sb_job_sea
 }
 
 static SB_RESULT open_frame(struct sb_job *job, size_t party, struct sb_job_sealed *s,
-			    const struct sb_esdk_frame *f)
+                            const struct sb_esdk_frame *f)
 {
 	SB_GUARD(sb_buf_reserve(&s->text, f->content.len));
 	SB_GUARD(sb_esdk_opener_open(s->opener, f, s->text.data + s->text.len));
@@ -163,8 +165,8 @@ static SB_RESULT open_frame(struct sb_job *job, size_t party, struct sb_job_seal
 }
 
 /* Consumes what it can of in; *used = bytes consumed (the rest waits for more). */
-static SB_RESULT step(struct sb_job *job, size_t party, struct sb_job_sealed *s,
-		      struct sb_slice in, size_t *used)
+static SB_RESULT step(struct sb_job *job, size_t party, struct sb_job_sealed *s, struct sb_slice in,
+                      size_t *used)
 {
 	size_t off = 0, n = 0;
 	sb_result r = SB_OK_RESULT;
@@ -198,14 +200,14 @@ static SB_RESULT step(struct sb_job *job, size_t party, struct sb_job_sealed *s,
 }
 
 static SB_RESULT feed(struct sb_job *job, size_t party, struct sb_job_sealed *s,
-		      struct sb_slice chunk, bool last)
+                      struct sb_slice chunk, bool last)
 {
 	size_t used;
 
 	if (s->pending.len == 0) { /* the common case: straight from the chunk */
 		SB_GUARD(step(job, party, s, chunk, &used));
-		SB_GUARD(sb_buf_append_slice(&s->pending, SB_SLICE(chunk.ptr + used,
-								   chunk.len - used)));
+		SB_GUARD(
+		    sb_buf_append_slice(&s->pending, SB_SLICE(chunk.ptr + used, chunk.len - used)));
 	} else {
 		SB_GUARD(sb_buf_append_slice(&s->pending, chunk));
 		SB_GUARD(step(job, party, s, sb_buf_slice(&s->pending), &used));
@@ -213,7 +215,8 @@ static SB_RESULT feed(struct sb_job *job, size_t party, struct sb_job_sealed *s,
 	}
 	if (!last)
 		return SB_OK_RESULT;
-	SB_ENSURE_MSG(s->phase != PHASE_HEADER, SB_ERR_ESDK_SHORT, "the message header is cut short");
+	SB_ENSURE_MSG(s->phase != PHASE_HEADER, SB_ERR_ESDK_SHORT,
+	              "the message header is cut short");
 	SB_GUARD(sb_esdk_body_end(&s->body, s->pending.len));
 	return tally_lines(job, party, s, true);
 }
@@ -228,6 +231,6 @@ SB_RESULT sb_job_sealed_feed(struct sb_job *job, size_t party, struct sb_slice c
 		sb_error_context("party %s (sealed)", job->manifest.parties[party].name);
 	if (sb_ok(r) && last && s->lines == 0)
 		SB_BAIL_MSG(SB_ERR_BAD_CSV, "party %s: the sealed CSV is empty",
-			    job->manifest.parties[party].name);
+		            job->manifest.parties[party].name);
 	return r;
 }

@@ -18,15 +18,15 @@
 #include "esdk/sb_esdk.h"
 #include "test_job_fake.h"
 
-#define PARTY(name, key, fmt) \
+#define PARTY(name, key, fmt)                                                                      \
 	"{\"name\":\"" name "\",\"input\":\"file:///" name "\",\"key\":\"" key "\"" fmt "}"
 #define SEALED ",\"format\":\"sealed\""
-#define MANIFEST(job, disclose, parties)                                                     \
-	"{\"version\":1,\"job_id\":\"" job "\",\"region\":\"us-east-1\"" disclose               \
+#define MANIFEST(job, disclose, parties)                                                           \
+	"{\"version\":1,\"job_id\":\"" job "\",\"region\":\"us-east-1\"" disclose                  \
 	",\"parties\":[" parties "],\"output\":\"file:///out/output.csv\"}"
 
-static const char agreed[] = MANIFEST(
-	"s1", "", PARTY("Buyer1", ARN1, SEALED) "," PARTY("Buyer2", "alias/buyer2", SEALED));
+static const char agreed[] =
+    MANIFEST("s1", "", PARTY("Buyer1", ARN1, SEALED) "," PARTY("Buyer2", "alias/buyer2", SEALED));
 
 struct msg {
 	struct sb_buf bytes;
@@ -37,8 +37,8 @@ struct msg {
  * `manifest`, party}, data key of `key_arn`, EDK naming `edk_arn`.
  */
 static void seal_as(struct sb_buf *out, const char *manifest, const char *party,
-		    const char *edk_arn, const char *key_arn, uint16_t suite, uint32_t frame,
-		    const char *csv)
+                    const char *edk_arn, const char *key_arn, uint16_t suite, uint32_t frame,
+                    const char *csv)
 {
 	struct sb_manifest m;
 	struct sb_esdk_encryptor *e = NULL;
@@ -75,7 +75,7 @@ static void seal_as(struct sb_buf *out, const char *manifest, const char *party,
 }
 
 static void seal(struct sb_buf *out, const char *manifest, const char *party, const char *arn,
-		 const char *csv)
+                 const char *csv)
 {
 	seal_as(out, manifest, party, arn, arn, SB_ESDK_SUITE_COMMIT_SIG, 64, csv);
 }
@@ -92,7 +92,7 @@ struct run {
 
 /* Feeds each party's bytes in chunks of `chunk` bytes, interleaved. */
 static void run_job(struct run *r, const char *manifest, const char *const names[],
-		    const struct sb_buf *files, size_t nparties, size_t chunk)
+                    const struct sb_buf *files, size_t nparties, size_t chunk)
 {
 	struct sb_job *job = NULL;
 	struct sb_job_io io = {&r->fake, fake_decrypt, fake_unwrap, fake_attest};
@@ -113,7 +113,7 @@ static void run_job(struct run *r, const char *manifest, const char *const names
 			size_t n = files[i].len - off[i] < chunk ? files[i].len - off[i] : chunk;
 			bool last = off[i] + n == files[i].len;
 			r->rc = sb_job_input(job, sb_slice_str(names[i]), seq[i]++, last,
-					     SB_SLICE(files[i].data + off[i], n));
+			                     SB_SLICE(files[i].data + off[i], n));
 			off[i] += n;
 			if (last) {
 				done[i] = true;
@@ -148,7 +148,7 @@ static void test_sealed_job_any_chunking(void **state)
 			run_job(&r, agreed, buyers, f, 2, chunks[c]);
 			if (!sb_ok(r.rc))
 				fail_msg("suite %#x chunk %zu: %s", suites[s], chunks[c],
-					 sb_error_describe());
+				         sb_error_describe());
 			assert_string_equal(sb_buf_cstr(&r.out), expected);
 			assert_int_equal(r.fake.unwrap_calls, 2); /* one KMS call per party */
 			assert_int_equal(r.fake.decrypt_calls, 0);
@@ -164,7 +164,7 @@ static void test_mixed_job(void **state)
 {
 	(void)state;
 	static const char mixed[] = MANIFEST(
-		"s1", "", PARTY("Buyer1", ARN1, SEALED) "," PARTY("Buyer2", "alias/buyer2", ""));
+	    "s1", "", PARTY("Buyer1", ARN1, SEALED) "," PARTY("Buyer2", "alias/buyer2", ""));
 	struct sb_manifest m;
 	assert_true(sb_ok(sb_manifest_parse(sb_slice_str(mixed), &m)));
 	struct sb_buf f[2];
@@ -173,8 +173,8 @@ static void test_mixed_job(void **state)
 	struct sb_trailer tr;
 	assert_true(sb_ok(sb_trailer_init(&tr)));
 	assert_true(sb_ok(sb_buf_append_str(&f[1], "[].contract,[].bid\n")));
-	static const char *const rows[][2] = {{"1", "200000"}, {"2", "300000"},
-					      {SB_TRAILER_PROPERTY, NULL}};
+	static const char *const rows[][2] = {
+	    {"1", "200000"}, {"2", "300000"}, {SB_TRAILER_PROPERTY, NULL}};
 	for (size_t i = 0; i < 3; i++) {
 		char raw[1024], plain[256];
 		struct sb_buf b64 = SB_BUF_INIT(2048), text = SB_BUF_INIT(256);
@@ -185,12 +185,12 @@ static void test_mixed_job(void **state)
 			snprintf(plain, sizeof(plain), "%s", rows[i][1]);
 		}
 		snprintf(raw, sizeof(raw),
-			 ARN2 "|sealbid:manifest=%s;sealbid:party=Buyer2;sealbid:property=%s;|%s",
-			 m.hash_hex, rows[i][0], plain);
+		         ARN2 "|sealbid:manifest=%s;sealbid:party=Buyer2;sealbid:property=%s;|%s",
+		         m.hash_hex, rows[i][0], plain);
 		assert_true(sb_ok(sb_base64_encode(sb_slice_str(raw), &b64)));
 		if (rows[i][1] != NULL)
-			assert_true(sb_ok(sb_trailer_add(&tr, sb_slice_str(rows[i][0]),
-							 sb_buf_slice(&b64))));
+			assert_true(sb_ok(
+			    sb_trailer_add(&tr, sb_slice_str(rows[i][0]), sb_buf_slice(&b64))));
 		assert_true(sb_ok(sb_buf_printf(&f[1], "%s,%s\n", rows[i][0], sb_buf_cstr(&b64))));
 		sb_buf_cleanup(&b64);
 		sb_buf_cleanup(&text);
@@ -209,8 +209,8 @@ static void test_mixed_job(void **state)
 	sb_manifest_cleanup(&m);
 }
 
-static void expect_fail(const char *manifest, const char *const names[], struct sb_buf *f,
-			size_t n, int code, const char *detail, size_t max_unwraps)
+static void expect_fail(const char *manifest, const char *const names[], struct sb_buf *f, size_t n,
+                        int code, const char *detail, size_t max_unwraps)
 {
 	static const size_t chunks[] = {13, 1 << 20};
 	for (size_t c = 0; c < 2; c++) {
@@ -218,7 +218,7 @@ static void expect_fail(const char *manifest, const char *const names[], struct 
 		run_job(&r, manifest, names, f, n, chunks[c]);
 		if (r.rc.code != code || strstr(sb_error_describe(), detail) == NULL)
 			fail_msg("expected %s \"%s\", got %s: %s", sb_error_name(code), detail,
-				 sb_error_name(r.rc.code), sb_error_describe());
+			         sb_error_name(r.rc.code), sb_error_describe());
 		assert_null(strstr(sb_error_describe(), "300000"));
 		assert_null(strstr(sb_error_describe(), "200000"));
 		assert_int_equal(r.out.len, 0);
@@ -237,17 +237,17 @@ static void test_operator_attacks(void **state)
 	struct sb_buf f[3];
 
 	/* A new job id that discloses prices: stopped before any KMS call. */
-	static const char reprice[] = MANIFEST(
-		"s2", ",\"disclose\":\"winner-and-price\"",
-		PARTY("Buyer1", ARN1, SEALED) "," PARTY("Buyer2", "alias/buyer2", SEALED));
+	static const char reprice[] =
+	    MANIFEST("s2", ",\"disclose\":\"winner-and-price\"",
+	             PARTY("Buyer1", ARN1, SEALED) "," PARTY("Buyer2", "alias/buyer2", SEALED));
 	seal(&f[0], agreed, "Buyer1", ARN1, csv1);
 	seal(&f[1], agreed, "Buyer2", ARN2, csv2);
 	expect_fail(reprice, buyers, f, 2, SB_ERR_ESDK_CONTEXT_MISMATCH, "party Buyer", 0);
 
 	/* Buyer1 listed twice: under its own name the second is a context mismatch. */
 	static const char twice[] =
-		MANIFEST("s1", ",\"disclose\":\"winner-and-price\"",
-			 PARTY("Buyer1", ARN1, SEALED) "," PARTY("Buyer1b", "alias/one", SEALED));
+	    MANIFEST("s1", ",\"disclose\":\"winner-and-price\"",
+	             PARTY("Buyer1", ARN1, SEALED) "," PARTY("Buyer1b", "alias/one", SEALED));
 	static const char *const twice_names[] = {"Buyer1", "Buyer1b"};
 	seal(&f[0], agreed, "Buyer1", ARN1, csv1);
 	seal(&f[1], agreed, "Buyer1", ARN1, csv1);
@@ -255,7 +255,7 @@ static void test_operator_attacks(void **state)
 
 	/* A probe party under the operator's own key next to Buyer1. */
 	static const char probe[] =
-		MANIFEST("s1", "", PARTY("Buyer1", ARN1, SEALED) "," PARTY("Probe", ARN3, SEALED));
+	    MANIFEST("s1", "", PARTY("Buyer1", ARN1, SEALED) "," PARTY("Probe", ARN3, SEALED));
 	static const char *const probe_names[] = {"Buyer1", "Probe"};
 	seal(&f[0], agreed, "Buyer1", ARN1, csv1);
 	seal(&f[1], probe, "Probe", ARN3, "[].contract,[].bid\n1,100001\n");
@@ -321,18 +321,30 @@ static void test_tamper(void **state)
 	assert_true(sb_ok(sb_esdk_header_parse(sb_buf_slice(&good), &h, &hlen)));
 	sb_esdk_header_cleanup(&h);
 	const size_t frame = 4 + 12 + 64 + 16;
-	enum { FLIP_COMMIT, FLIP_HEADER, FLIP_BODY, FLIP_LAST, DROP, DUP, SWAP, CUT_FINAL, CUT_SIG, APPEND, N };
+	enum {
+		FLIP_COMMIT,
+		FLIP_HEADER,
+		FLIP_BODY,
+		FLIP_LAST,
+		DROP,
+		DUP,
+		SWAP,
+		CUT_FINAL,
+		CUT_SIG,
+		APPEND,
+		N
+	};
 	static const struct tamper cases[N] = {
-		[FLIP_COMMIT] = {"flip commitment", SB_ERR_ESDK_COMMITMENT},
-		[FLIP_HEADER] = {"flip header tag", SB_ERR_ESDK_HEADER_AUTH},
-		[FLIP_BODY] = {"flip body", SB_ERR_ESDK_FRAME_AUTH},
-		[FLIP_LAST] = {"flip signature", SB_ERR_ESDK_SIG_INVALID},
-		[DROP] = {"drop frame", SB_ERR_ESDK_FRAME_SEQ},
-		[DUP] = {"duplicate frame", SB_ERR_ESDK_FRAME_SEQ},
-		[SWAP] = {"reorder frames", SB_ERR_ESDK_FRAME_SEQ},
-		[CUT_FINAL] = {"final frame missing", SB_ERR_ESDK_FINAL_MISSING},
-		[CUT_SIG] = {"signature missing", SB_ERR_ESDK_SIG_MISSING},
-		[APPEND] = {"bytes appended", SB_ERR_ESDK_TRAILING},
+	    [FLIP_COMMIT] = {"flip commitment", SB_ERR_ESDK_COMMITMENT},
+	    [FLIP_HEADER] = {"flip header tag", SB_ERR_ESDK_HEADER_AUTH},
+	    [FLIP_BODY] = {"flip body", SB_ERR_ESDK_FRAME_AUTH},
+	    [FLIP_LAST] = {"flip signature", SB_ERR_ESDK_SIG_INVALID},
+	    [DROP] = {"drop frame", SB_ERR_ESDK_FRAME_SEQ},
+	    [DUP] = {"duplicate frame", SB_ERR_ESDK_FRAME_SEQ},
+	    [SWAP] = {"reorder frames", SB_ERR_ESDK_FRAME_SEQ},
+	    [CUT_FINAL] = {"final frame missing", SB_ERR_ESDK_FINAL_MISSING},
+	    [CUT_SIG] = {"signature missing", SB_ERR_ESDK_SIG_MISSING},
+	    [APPEND] = {"bytes appended", SB_ERR_ESDK_TRAILING},
 	};
 	for (int c = 0; c < N; c++) {
 		struct sb_buf f[2], t = SB_BUF_INIT(1 << 20);
@@ -349,11 +361,12 @@ static void test_tamper(void **state)
 			t.data[c == FLIP_COMMIT   ? hlen - 20
 			       : c == FLIP_HEADER ? hlen - 5
 			       : c == FLIP_BODY   ? hlen + 30
-						  : t.len - 5] ^= 1;
+			                          : t.len - 5] ^= 1;
 			break;
 		case DROP:
 			assert_true(sb_ok(sb_buf_append(&t, g, body)));
-			assert_true(sb_ok(sb_buf_append(&t, g + body + frame, good.len - body - frame)));
+			assert_true(
+			    sb_ok(sb_buf_append(&t, g + body + frame, good.len - body - frame)));
 			break;
 		case DUP:
 			assert_true(sb_ok(sb_buf_append(&t, g, body + frame)));
@@ -363,8 +376,8 @@ static void test_tamper(void **state)
 			assert_true(sb_ok(sb_buf_append(&t, g, body)));
 			assert_true(sb_ok(sb_buf_append(&t, g + body + frame, frame)));
 			assert_true(sb_ok(sb_buf_append(&t, g + body, frame)));
-			assert_true(sb_ok(sb_buf_append(&t, g + body + 2 * frame,
-							good.len - body - 2 * frame)));
+			assert_true(sb_ok(
+			    sb_buf_append(&t, g + body + 2 * frame, good.len - body - 2 * frame)));
 			break;
 		case CUT_FINAL:
 			assert_true(sb_ok(sb_buf_append(&t, g, body + 2 * frame)));
@@ -391,10 +404,11 @@ static void test_tamper(void **state)
 		f[1] = t;
 		struct run r;
 		run_job(&r, agreed, buyers, f, 2, 1 << 20);
-		if (r.rc.code != cases[c].code || strstr(sb_error_describe(), "party Buyer2") == NULL)
+		if (r.rc.code != cases[c].code ||
+		    strstr(sb_error_describe(), "party Buyer2") == NULL)
 			fail_msg("%s: expected %s, got %s: %s", cases[c].what,
-				 sb_error_name(cases[c].code), sb_error_name(r.rc.code),
-				 sb_error_describe());
+			         sb_error_name(cases[c].code), sb_error_name(r.rc.code),
+			         sb_error_describe());
 		assert_int_equal(r.out.len, 0);
 		cleanup_run(&r);
 		sb_buf_cleanup(&f[0]);
@@ -412,13 +426,13 @@ static void test_bad_plaintext(void **state)
 		int code;
 		const char *detail;
 	} cases[] = {
-		{"", SB_ERR_BAD_CSV, "party Buyer2: the sealed CSV is empty"},
-		{"contract,bid\n1,5\n", SB_ERR_BAD_CSV, "must start with"},
-		{"[].contract,[].bid\n1,200000\n2\n", SB_ERR_BAD_CSV, "party Buyer2, row 2"},
-		{"[].contract,[].bid\n1,200000\n2,-300000\n", SB_ERR_BAD_AMOUNT, "party Buyer2, row 2"},
-		{"[].contract,[].bid\n1,200000\n1,300000\n", SB_ERR_DUPLICATE_PROPERTY,
-		 "party Buyer2, row 2"},
-		{"[].contract,[].bid\n1,200000\n2,300000x\n", SB_ERR_BAD_AMOUNT, "party Buyer2, row 2"},
+	    {"", SB_ERR_BAD_CSV, "party Buyer2: the sealed CSV is empty"},
+	    {"contract,bid\n1,5\n", SB_ERR_BAD_CSV, "must start with"},
+	    {"[].contract,[].bid\n1,200000\n2\n", SB_ERR_BAD_CSV, "party Buyer2, row 2"},
+	    {"[].contract,[].bid\n1,200000\n2,-300000\n", SB_ERR_BAD_AMOUNT, "party Buyer2, row 2"},
+	    {"[].contract,[].bid\n1,200000\n1,300000\n", SB_ERR_DUPLICATE_PROPERTY,
+	     "party Buyer2, row 2"},
+	    {"[].contract,[].bid\n1,200000\n2,300000x\n", SB_ERR_BAD_AMOUNT, "party Buyer2, row 2"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sb_buf f[2];
@@ -431,12 +445,12 @@ static void test_bad_plaintext(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sealed_job_any_chunking),
-		cmocka_unit_test(test_mixed_job),
-		cmocka_unit_test(test_operator_attacks),
-		cmocka_unit_test(test_wrong_data_key),
-		cmocka_unit_test(test_tamper),
-		cmocka_unit_test(test_bad_plaintext),
+	    cmocka_unit_test(test_sealed_job_any_chunking),
+	    cmocka_unit_test(test_mixed_job),
+	    cmocka_unit_test(test_operator_attacks),
+	    cmocka_unit_test(test_wrong_data_key),
+	    cmocka_unit_test(test_tamper),
+	    cmocka_unit_test(test_bad_plaintext),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,7 +45,7 @@ static inline void fake_one(struct sb_job_cipher *it)
 		it->status = (sb_result){SB_ERR_DECRYPT};
 		snprintf(it->error, sizeof(it->error), "KMS Decrypt: InvalidCiphertextException");
 	} else if (strcmp(it->key_id, "alias/buyer2") == 0 &&
-		   strncmp(s, ARN2 "|", strlen(ARN2) + 1) != 0) {
+	           strncmp(s, ARN2 "|", strlen(ARN2) + 1) != 0) {
 		it->status = (sb_result){SB_ERR_WRONG_KEY};
 		snprintf(it->error, sizeof(it->error), "KMS Decrypt: IncorrectKeyException");
 	} else {
@@ -86,7 +86,7 @@ static inline void fake_data_key(const char *arn, uint8_t key[32])
 }
 
 static inline sb_result fake_unwrap(void *ctx, const struct sb_job_unwrap *in,
-				    struct sb_buf *data_key, char key_arn[SB_JOB_KEY_ARN_MAX])
+                                    struct sb_buf *data_key, char key_arn[SB_JOB_KEY_ARN_MAX])
 {
 	struct fake *f = ctx;
 	char want[1024], arn[SB_JOB_KEY_ARN_MAX];
@@ -98,11 +98,13 @@ static inline sb_result fake_unwrap(void *ctx, const struct sb_job_unwrap *in,
 	if (bar1 == NULL || (size_t)(bar1 - s) >= sizeof(arn) ||
 	    in->ciphertext.len != (size_t)(bar1 - s) + strlen(want) + 2 ||
 	    memcmp(bar1 + 1, want, strlen(want)) != 0)
-		return sb_error_recordf(SB_ERR_DECRYPT, SB_HERE, "KMS Decrypt: InvalidCiphertextException");
+		return sb_error_recordf(SB_ERR_DECRYPT, SB_HERE,
+		                        "KMS Decrypt: InvalidCiphertextException");
 	memcpy(arn, s, (size_t)(bar1 - s));
 	arn[bar1 - s] = '\0';
 	if (strcmp(in->key_id, "alias/buyer2") == 0 && strcmp(arn, ARN2) != 0)
-		return sb_error_recordf(SB_ERR_WRONG_KEY, SB_HERE, "KMS Decrypt: IncorrectKeyException");
+		return sb_error_recordf(SB_ERR_WRONG_KEY, SB_HERE,
+		                        "KMS Decrypt: IncorrectKeyException");
 	fake_data_key(arn, key);
 	snprintf(key_arn, SB_JOB_KEY_ARN_MAX, "%s", arn);
 	return sb_buf_append(data_key, key, sizeof(key));
