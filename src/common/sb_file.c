@@ -159,37 +159,94 @@ SB_RESULT sb_file_check_replaceable(const char *path)
 	return SB_OK_RESULT;
 }
 
-SB_RESULT sb_file_write_atomic(const char *path, struct sb_slice data, unsigned mode)
+SB_RESULT sb_file_out_open(struct sb_file_out *o, const char *path)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	int fd, n;
-	sb_result rc;
+	int n;
 
+	SB_ENSURE(o != NULL && path != NULL, SB_ERR_NULL);
+	o->fd = -1;
+	o->tmp[0] = '\0';
 	SB_GUARD(sb_file_check_replaceable(path));
-	n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-	SB_ENSURE(n > 0 && (size_t)n < sizeof(tmp), SB_ERR_TOO_LARGE);
-	fd = mkstemp(tmp);
-	SB_ENSURE_MSG(fd >= 0, SB_ERR_IO, "%s: %s", path, strerror(errno));
-	SB_GUARD_GOTO(rc, sb_fd_write_all(fd, data), fail);
-	if (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0)
-		SB_FAIL_GOTO_MSG(rc, SB_ERR_IO, fail, "%s: %s", path, strerror(errno));
-	close(fd);
-	fd = -1;
-	SB_GUARD_GOTO(rc, sb_file_check_replaceable(path), fail);
-	if (rename(tmp, path) != 0)
-		SB_FAIL_GOTO_MSG(rc, SB_ERR_IO, fail, "%s: %s", path, strerror(errno));
-	dir_of(path, dir, sizeof(dir));
+	o->tmp[0] = '\0';
+	n = snprintf(o->path, sizeof(o->path), "%s", path);
+	SB_ENSURE(n > 0 && (size_t)n < sizeof(o->path), SB_ERR_TOO_LARGE);
+	n = snprintf(o->tmp, sizeof(o->tmp), "%s.tmp.XXXXXX", path);
+	if (n <= 0 || (size_t)n >= sizeof(o->tmp)) {
+		o->tmp[0] = '\0';
+		SB_BAIL(SB_ERR_TOO_LARGE);
+	}
+	o->fd = mkstemp(o->tmp); /* 0600 */
+	if (o->fd < 0) {
+		o->tmp[0] = '\0';
+		SB_BAIL_MSG(SB_ERR_IO, "%s: %s", path, strerror(errno));
+	}
+	return SB_OK_RESULT;
+}
+
+void sb_file_out_abort(struct sb_file_out *o)
+{
+	if (o == NULL)
+		return;
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	if (o->tmp[0] != '\0')
+		(void)unlink(o->tmp);
+	o->tmp[0] = '\0';
+}
+
+SB_RESULT sb_file_out_write(struct sb_file_out *o, struct sb_slice data)
+{
+	SB_ENSURE_REF(o);
+	SB_ENSURE_MSG(o->fd >= 0, SB_ERR_BAD_STATE, "%s: not open", o->path);
+	sb_result rc = sb_fd_write_all(o->fd, data);
+	if (!sb_ok(rc)) {
+		sb_error_context("%s", o->path);
+		sb_file_out_abort(o);
+	}
+	return rc;
+}
+
+static SB_RESULT out_commit(struct sb_file_out *o, unsigned mode)
+{
+	char dir[PATH_MAX];
+
+	SB_ENSURE_MSG(o->fd >= 0, SB_ERR_BAD_STATE, "%s: not open", o->path);
+	if (fchmod(o->fd, (mode_t)mode) != 0 || fsync(o->fd) != 0)
+		SB_BAIL_MSG(SB_ERR_IO, "%s: %s", o->path, strerror(errno));
+	int closed = close(o->fd);
+	o->fd = -1;
+	SB_ENSURE_MSG(closed == 0, SB_ERR_IO, "%s: %s", o->path, strerror(errno));
+	SB_GUARD(sb_file_check_replaceable(o->path));
+	if (rename(o->tmp, o->path) != 0)
+		SB_BAIL_MSG(SB_ERR_IO, "%s: %s", o->path, strerror(errno));
+	o->tmp[0] = '\0';
+	dir_of(o->path, dir, sizeof(dir));
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		(void)fsync(dfd);
 		close(dfd);
 	}
 	return SB_OK_RESULT;
-fail:
-	if (fd >= 0)
-		close(fd);
-	(void)unlink(tmp);
+}
+
+SB_RESULT sb_file_out_commit(struct sb_file_out *o, unsigned mode)
+{
+	SB_ENSURE_REF(o);
+	sb_result rc = out_commit(o, mode);
+	if (!sb_ok(rc))
+		sb_file_out_abort(o);
 	return rc;
+}
+
+SB_RESULT sb_file_write_atomic(const char *path, struct sb_slice data, unsigned mode)
+{
+	struct sb_file_out o;
+
+	SB_ENSURE_REF(path);
+	SB_GUARD(sb_file_out_open(&o, path));
+	SB_GUARD(sb_file_out_write(&o, data));
+	return sb_file_out_commit(&o, mode);
 }
 
 SB_RESULT sb_mkdir_p(const char *path, unsigned mode)
