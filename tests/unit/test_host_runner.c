@@ -57,6 +57,13 @@ struct fake {
 	uint32_t ack_id[MAX_ACKS];
 	size_t ack_head, ack_tail;
 	unsigned ack_delay_us;
+	/*
+	 * Hold mode: acknowledge only once the window is full, or every input
+	 * has ended (hold_lasts LAST chunks seen), or nothing came for a second
+	 * (a parent that stops early): the fill does not depend on timing.
+	 */
+	bool hold;
+	unsigned hold_lasts, lasts_seen;
 	size_t pending, max_pending;
 	bool violation, quit;
 	const char *refuse_party; /* answer this party's first Input with an Error */
@@ -112,6 +119,7 @@ static sb_result on_input(struct sb_server_request *req)
 		p->bytes += in.chunk.len;
 		p->next_seq = in.seq + 1;
 		p->lasts += in.last ? 1u : 0u;
+		f->lasts_seen += in.last ? 1u : 0u;
 	}
 	f->pending++;
 	if (f->pending > f->max_pending)
@@ -166,17 +174,40 @@ static const struct sb_server_dispatch table[] = {
 	{SB_MSG_END_INPUTS, SB_WIRE_STATE_JOB, on_end},
 };
 
-/* Acknowledges Inputs in order, each after ack_delay_us. */
+static bool may_ack(const struct fake *f, bool idle)
+{
+	if (f->ack_head == f->ack_tail)
+		return false;
+	return !f->hold || f->pending >= SB_MSG_INPUT_WINDOW || f->lasts_seen >= f->hold_lasts ||
+	       idle;
+}
+
+/* Acknowledges Inputs in order, each after ack_delay_us (in hold mode, see above). */
 static void *acker_main(void *arg)
 {
 	struct fake *f = arg;
+	unsigned idle_ticks = 0;
 
 	pthread_mutex_lock(&f->m);
 	for (;;) {
-		while (!f->quit && f->ack_head == f->ack_tail)
-			pthread_cond_wait(&f->cv, &f->m);
+		while (!f->quit && !may_ack(f, idle_ticks >= 100)) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 10000000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			size_t before = f->ack_tail;
+			if (pthread_cond_timedwait(&f->cv, &f->m, &until) == ETIMEDOUT &&
+			    before == f->ack_tail)
+				idle_ticks++;
+			else
+				idle_ticks = 0;
+		}
 		if (f->quit)
 			break;
+		idle_ticks = 0;
 		unsigned delay = f->ack_delay_us;
 		pthread_mutex_unlock(&f->m);
 		if (delay > 0) {
@@ -264,6 +295,8 @@ static void fake_reset(struct fake *f, unsigned ack_delay_us, const char *refuse
 	f->refuse_party = refuse;
 	f->nparties = 0;
 	f->max_pending = 0;
+	f->hold = false;
+	f->lasts_seen = 0;
 	f->violation = false;
 	pthread_mutex_unlock(&f->m);
 }
@@ -343,7 +376,10 @@ static void test_streams_every_size(void **state)
 	}
 }
 
-/* Slow acks: the parent must wait for one before its 17th Input in flight. */
+/*
+ * Held acks: the parent must wait for one before its 17th Input in flight,
+ * and (deterministically) it does fill the window.
+ */
 static void test_window_is_respected_and_used(void **state)
 {
 	struct fake *f = *state;
@@ -353,15 +389,36 @@ static void test_window_is_respected_and_used(void **state)
 	struct sb_runner_opts o = opts();
 	struct sb_msg_creds *c = test_creds();
 
-	fake_reset(f, 2000, NULL);
+	fake_reset(f, 0, NULL);
+	pthread_mutex_lock(&f->m);
+	f->hold = true;
+	f->hold_lasts = 2;
+	pthread_mutex_unlock(&f->m);
 	assert_true(sb_ok(sb_runner_run(&o, c, SB_SLICE_LIT("{}"), in, 2, &out, &rec)));
 	assert_false(f->violation);
 	assert_true(f->max_pending <= SB_MSG_INPUT_WINDOW);
-	/* With acks this slow the window fills: the limit is what bounds it. */
+	/* Acks held until the window is full: the limit is what bounds it. */
 	assert_int_equal(f->max_pending, SB_MSG_INPUT_WINDOW);
 	sb_msg_creds_cleanup(c);
 	sb_buf_cleanup(&out);
 	sb_buf_cleanup(&rec);
+}
+
+/*
+ * Under valgrind or ASan the process's RSS is the tool's (shadow memory,
+ * quarantined frees), not the runner's: the bound is checked only natively.
+ */
+static bool rss_is_meaningful(void)
+{
+	const char *pre = getenv("LD_PRELOAD");
+#if defined(__SANITIZE_ADDRESS__)
+	return false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	return false;
+#endif
+#endif
+	return pre == NULL || strstr(pre, "vgpreload") == NULL;
 }
 
 static long vm_hwm_kib(void)
@@ -417,7 +474,9 @@ static void test_large_file_bounded_rss(void **state)
 	assert_false(f->violation);
 	long hwm = vm_hwm_kib();
 	fprintf(stderr, "test_host_runner: 100 MB input sent, VmHWM %ld KiB\n", hwm);
-	assert_true(hwm > 0 && hwm < 64 * 1024);
+	assert_true(hwm > 0);
+	if (rss_is_meaningful())
+		assert_true(hwm < 64 * 1024);
 	sb_storage_close(rd);
 	sb_storage_free(st);
 	(void)unlink(path);
