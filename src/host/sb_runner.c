@@ -44,6 +44,7 @@ __attribute__((format(printf, 2, 3))) static void progress(const struct sb_runne
 /* Sending side of one job's inputs: the window and the chunk buffers. */
 struct input_stream {
 	struct sb_wire_client *c;
+	int ack_ms;     /* an ack comes once the enclave consumed the chunk (KMS calls) */
 	size_t unacked; /* Input frames sent and not yet acknowledged */
 	struct sb_buf msg, cur, next;
 };
@@ -55,7 +56,7 @@ static SB_RESULT take_ack(struct input_stream *s)
 	sb_result rc;
 
 	sb_wire_response_init(&resp);
-	SB_GUARD_GOTO(rc, sb_wire_client_recv(s->c, -1, &resp), out);
+	SB_GUARD_GOTO(rc, sb_wire_client_recv(s->c, s->ack_ms, &resp), out);
 	SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
 	if (resp.type != SB_MSG_INPUT)
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_FRAME, out, "expected an Input acknowledgement");
@@ -114,6 +115,7 @@ static SB_RESULT send_inputs(struct sb_wire_client *c, const struct sb_runner_op
 			     const struct sb_runner_input *in, size_t n)
 {
 	struct input_stream s = {.c = c,
+				 .ack_ms = o->job_ms > 0 ? (int)o->job_ms : -1,
 				 .msg = SB_BUF_INIT(SB_RUNNER_CHUNK + 128),
 				 .cur = SB_BUF_INIT(SB_RUNNER_CHUNK),
 				 .next = SB_BUF_INIT(SB_RUNNER_CHUNK)};

@@ -36,7 +36,7 @@ struct sb_runner_opts {
 	uint32_t cid;
 	uint32_t port;
 	uint32_t connect_ms; /* how long to retry connecting (enclave booting) */
-	uint32_t job_ms;     /* how long to wait for the result */
+	uint32_t job_ms;     /* how long to wait for the result, and for each Input's ack */
 	void (*progress)(void *ctx, const char *line); /* optional */
 	void *progress_ctx;
 };
