@@ -4,6 +4,7 @@
  * streams credentials, manifest and inputs to the enclave, and publishes
  * the receipt, then output.csv, only when the whole job succeeded.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,9 +156,11 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 				   "{\"job_id\":\"%s\",\"manifest_sha384\":\"%s\",\"output\":\"%s\","
 				   "\"receipt\":\"%s\"}\n",
 				   m.job_id, sb_buf_cstr(&hash), m.output, sb_buf_cstr(&rec_uri));
-	else
-		rc = sb_buf_printf(summary, "job %s done: wrote %s and %s\n%s", m.job_id, m.output,
-				   sb_buf_cstr(&rec_uri), sb_buf_cstr(&out));
+	else if (printf("job %s done: wrote %s and %s\n", m.job_id, m.output,
+			sb_buf_cstr(&rec_uri)) < 0 ||
+		 fwrite(out.data, 1, out.len, stdout) != out.len)
+		/* Published already; printed directly so the output is not copied again. */
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_IO, out, "stdout: %s", strerror(errno));
 out:
 	for (size_t i = 0; rd != NULL && i < m.nparties; i++)
 		sb_storage_close(rd[i]);
