@@ -340,6 +340,12 @@ static SB_RESULT read_s3(struct sb_storage_reader *r, uint8_t *buf, size_t cap, 
 		r->offset += take;
 		got += take;
 	}
+	/* Done: give the range back now, so finished inputs hold no memory. */
+	if (r->offset == r->size && r->range.data != NULL) {
+		sb_buf_cleanup(&r->range);
+		r->range = SB_BUF_INIT(SB_STORAGE_RANGE);
+		r->range_pos = 0;
+	}
 	*n = got;
 	return SB_OK_RESULT;
 }

@@ -61,7 +61,8 @@ SB_RESULT sb_storage_delete(struct sb_storage *st, const char *uri);
  *   s3     HeadObject for size and ETag, then ranged GETs of
  *          SB_STORAGE_RANGE bytes pinned with If-Match to that ETag: an
  *          object replaced mid-read fails with SB_ERR_AWS_CHANGED.
- * Memory: at most one range (8 MiB) per S3 reader, nothing for files.
+ * Memory: at most one range (8 MiB) per S3 reader until it reaches the
+ * end (then none), nothing for files.
  * The reader borrows st (which must outlive it); close with
  * sb_storage_close (NULL-safe).
  */
