@@ -517,6 +517,93 @@ static void test_bad_requests(void **state)
 	expect_error(call(P_ADMIN, "Encrypt", big), 413, "ValidationException");
 }
 
+/* n bytes of filler, base64 (caller frees). */
+static char *b64_of_size(size_t n)
+{
+	struct sb_buf raw = SB_BUF_INIT(n), e = SB_BUF_INIT(2 * n + 8);
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		assert_true(sb_ok(sb_buf_append_u8(&raw, (uint8_t)(i * 13 + 1))));
+	assert_true(sb_ok(sb_base64_encode(sb_buf_slice(&raw), &e)));
+	out = strdup(sb_buf_cstr(&e));
+	assert_non_null(out);
+	sb_buf_cleanup(&raw);
+	sb_buf_cleanup(&e);
+	return out;
+}
+
+static const char *msg_of(const struct reply *r)
+{
+	const char *m = str_of(r, "message");
+	return m != NULL ? m : "";
+}
+
+/* Every base64 limit reached through a request: "Plaintext ... Maximum
+ * length of 4096", "CiphertextBlob ... Maximum length of 6144", and a
+ * 16 KiB attestation document (the verifier's own limit). */
+static void test_size_limits(void **state)
+{
+	static char body[32768];
+	char id[64];
+	struct reply r;
+	char *p;
+
+	(void)state;
+	create_key(P_ADMIN, NULL, id);
+	p = b64_of_size(4096);
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"Plaintext\":\"%s\"}", id, p);
+	free(p);
+	r = call(P_ADMIN, "Encrypt", body);
+	expect_ok(r);
+	/* ... and it decrypts back to 4096 bytes. */
+	char *blob = strdup(str_of(&r, "CiphertextBlob"));
+	json_decref(r.json);
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", blob);
+	free(blob);
+	r = call(P_ADMIN, "Decrypt", body);
+	expect_ok(r);
+	struct sb_buf plain = SB_BUF_INIT_SECRET(4096);
+	assert_true(sb_ok(sb_base64_decode(sb_slice_str(str_of(&r, "Plaintext")), &plain)));
+	assert_int_equal(plain.len, 4096);
+	sb_buf_cleanup(&plain);
+	json_decref(r.json);
+	p = b64_of_size(4097);
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"Plaintext\":\"%s\"}", id, p);
+	free(p);
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
+
+	/* 6144 bytes pass the size check and fail as a ciphertext; 6145 do not. */
+	p = b64_of_size(6144);
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", p);
+	free(p);
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "InvalidCiphertextException");
+	p = b64_of_size(6145);
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", p);
+	free(p);
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "ValidationException");
+
+	/* A 16384-byte document reaches the verifier (and is refused there as
+	 * garbage); 16385 bytes are refused for their size. */
+	p = b64_of_size(16384);
+	snprintf(body, sizeof(body),
+		 "{\"NumberOfBytes\":32,\"Recipient\":{\"AttestationDocument\":\"%s\"}}", p);
+	free(p);
+	r = call(P_ADMIN, "GenerateRandom", body);
+	assert_int_equal(r.status, 400);
+	if (strstr(msg_of(&r), "longer than") != NULL)
+		fail_msg("a 16 KiB document was refused for its size: %s", msg_of(&r));
+	json_decref(r.json);
+	p = b64_of_size(16385);
+	snprintf(body, sizeof(body),
+		 "{\"NumberOfBytes\":32,\"Recipient\":{\"AttestationDocument\":\"%s\"}}", p);
+	free(p);
+	r = call(P_ADMIN, "GenerateRandom", body);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(msg_of(&r), "longer than"));
+	json_decref(r.json);
+}
+
 static void test_policies(void **state)
 {
 	char id[64], body[8192], blob[1024];
@@ -810,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_data_keys_and_random),
 		cmocka_unit_test(test_authentication),
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_size_limits),
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_recipient_with_pinned_pcrs),
 		cmocka_unit_test(test_cached_document_policy_each_call),
