@@ -569,7 +569,7 @@ static SB_RESULT op_create_key(struct sb_kmsd *k, const struct sb_kmsd_caller *c
 	key.creation_ms = c->now_ms;
 	key.enabled = true;
 	/* Committed (and synced) before the response exists. */
-	SB_GUARD(sb_kstore_create_key(k->store, &key));
+	SB_GUARD(sb_kstore_create_key(k->store, &key, NULL, 0));
 	return set_metadata(k, &key, resp);
 }
 
