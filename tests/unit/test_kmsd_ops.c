@@ -496,6 +496,10 @@ static void test_bad_requests(void **state)
 	snprintf(body, sizeof(body),
 		 "{\"KeyId\":\"%s\",\"Plaintext\":\"eA==\",\"EncryptionAlgorithm\":\"RSAES_OAEP_SHA_1\"}",
 		 id);
+	/* A valid algorithm the symmetric key cannot use; a value outside the set. */
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "InvalidKeyUsageException");
+	snprintf(body, sizeof(body),
+		 "{\"KeyId\":\"%s\",\"Plaintext\":\"eA==\",\"EncryptionAlgorithm\":\"AES\"}", id);
 	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
 	expect_error(call(P_ADMIN, "Decrypt", "{\"CiphertextBlob\":\"AAAA\"}"), 400,
 		     "InvalidCiphertextException");
