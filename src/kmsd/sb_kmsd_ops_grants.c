@@ -53,6 +53,12 @@ static int grant_op_index(const char *name)
 
 /* ---- evaluating grants ---- */
 
+static bool op_takes_context(const char *op)
+{
+	int i = grant_op_index(op);
+	return i >= 0 && grant_ops[i].crypto;
+}
+
 /* Whether the JSON array text ops names op. */
 static bool ops_include(const json_t *ops, const char *op)
 {
@@ -104,6 +110,7 @@ struct grant_match {
 	const char *op;         /* "Decrypt" */
 	const json_t *enc_ctx;  /* may be NULL */
 	const json_t *need_ops; /* CreateGrant by a grantee: the new grant's operations */
+	const char *need_cons;  /* ... and its constraints text */
 	bool found;
 	char last[2 * GRANT_ID_BYTES + 1];
 };
@@ -131,8 +138,12 @@ static SB_RESULT match_grant(void *vctx, const struct sb_kstore_grant *g)
 	rc = parse_text(g->operations, &ops);
 	if (sb_ok(rc))
 		rc = parse_text(g->constraints, &cons);
-	if (sb_ok(rc) && ops_include(ops, m->op) && constraints_hold(cons, m->enc_ctx)) {
-		bool covers = true;
+	/* "Grant constraints are not applied to operations that do not support
+	 * an encryption context ... such as DescribeKey or RetireGrant." */
+	if (sb_ok(rc) && ops_include(ops, m->op) &&
+	    (!op_takes_context(m->op) || constraints_hold(cons, m->enc_ctx))) {
+		bool covers = m->need_cons == NULL || g->constraints[0] == '\0' ||
+			      strcmp(g->constraints, m->need_cons) == 0;
 		/* "the grantee ... can create grants with the same or fewer
 		 * permissions": every operation of the new grant must be here. */
 		json_array_foreach(m->need_ops, i, v) {
@@ -186,9 +197,8 @@ static SB_RESULT check_principal(const json_t *req, const char *field, bool requ
 	return SB_OK_RESULT;
 }
 
-/* Operations: 1+ distinct names valid for this key. *crypto_only says
- * whether every one takes an encryption context. */
-static SB_RESULT check_operations(const json_t *ops, bool *crypto_only)
+/* Operations: 1+ distinct names valid for this key. */
+static SB_RESULT check_operations(const json_t *ops)
 {
 	const json_t *v;
 	size_t i;
@@ -196,7 +206,6 @@ static SB_RESULT check_operations(const json_t *ops, bool *crypto_only)
 	SB_ENSURE_MSG(json_is_array(ops) && json_array_size(ops) >= 1 &&
 			      json_array_size(ops) <= sizeof(grant_ops) / sizeof(grant_ops[0]),
 		      SB_ERR_KMS_VALIDATION, "'Operations' must list the operations to grant");
-	*crypto_only = true;
 	json_array_foreach(ops, i, v) {
 		const char *op = json_string_value(v);
 		SB_ENSURE_MSG(op != NULL, SB_ERR_KMS_VALIDATION, "'Operations' must hold strings");
@@ -205,12 +214,10 @@ static SB_RESULT check_operations(const json_t *ops, bool *crypto_only)
 				      "Grant operation %s is not valid for a symmetric encryption "
 				      "KMS key",
 				      op);
-		int idx = grant_op_index(op);
-		SB_ENSURE_MSG(idx >= 0, SB_ERR_KMS_VALIDATION,
+		SB_ENSURE_MSG(grant_op_index(op) >= 0, SB_ERR_KMS_VALIDATION,
 			      "1 validation error detected: Value '%s' in 'operations' failed to "
 			      "satisfy constraint: Member must satisfy enum value set",
 			      op);
-		*crypto_only = *crypto_only && grant_ops[idx].crypto;
 		for (size_t j = 0; j < i; j++)
 			SB_ENSURE_MSG(strcmp(json_string_value(json_array_get(ops, j)), op) != 0,
 				      SB_ERR_KMS_VALIDATION, "Operation %s is listed twice", op);
@@ -220,7 +227,7 @@ static SB_RESULT check_operations(const json_t *ops, bool *crypto_only)
 
 /* Constraints: {EncryptionContextEquals?, EncryptionContextSubset?}, each an
  * encryption context; dumped canonically into text (empty when absent). */
-static SB_RESULT check_constraints(const json_t *req, bool crypto_only, struct sb_buf *text)
+static SB_RESULT check_constraints(const json_t *req, struct sb_buf *text)
 {
 	json_t *cons, *obj;
 	const char *key;
@@ -235,10 +242,6 @@ static SB_RESULT check_constraints(const json_t *req, bool crypto_only, struct s
 			      SB_ERR_KMS_VALIDATION, "unknown grant constraint %s", key);
 		SB_GUARD(sb_kmsd_enc_context(cons, key, &obj, NULL));
 	}
-	/* A constraint can only hold for an operation with a context. */
-	SB_ENSURE_MSG(crypto_only, SB_ERR_KMS_VALIDATION,
-		      "Grant constraints are only supported for cryptographic operations that "
-		      "accept an encryption context");
 	return sb_kjson_dump(cons, text);
 }
 
@@ -252,11 +255,14 @@ static SB_RESULT random_hex(size_t n, struct sb_buf *out)
 }
 
 /* A grantee that holds CreateGrant through a grant (not the key policy)
- * may only pass on operations that grant already has. */
+ * may only pass on operations that grant already has, under constraints
+ * "equally strict or stricter" (here: the same constraints). */
 static SB_RESULT check_delegation(struct sb_kmsd *k, const struct sb_kmsd_caller *c,
-				  const struct sb_kstore_key *key, const json_t *ops)
+				  const struct sb_kstore_key *key, const json_t *ops,
+				  const char *cons)
 {
-	struct grant_match m = {.op = "CreateGrant", .enc_ctx = NULL, .need_ops = ops};
+	struct grant_match m = {
+		.op = "CreateGrant", .enc_ctx = NULL, .need_ops = ops, .need_cons = cons};
 
 	if (sb_ok(sb_kmsd_policy_allows(k, c, "kms:CreateGrant", sb_buf_cstr(&key->policy),
 					key->id)))
@@ -278,20 +284,19 @@ SB_KMSD_OP(create_grant)
 	SB_DEFER(struct sb_buf token, sb_buf_cleanup) = SB_BUF_INIT(2 * GRANT_TOKEN_BYTES);
 	const json_t *ops = json_object_get(req, "Operations");
 	const char *grantee, *retiring, *name;
-	bool crypto_only = false;
 
 	sb_kstore_key_init(&key);
 	SB_GUARD(check_principal(req, "GranteePrincipal", true, &grantee));
 	SB_GUARD(check_principal(req, "RetiringPrincipal", false, &retiring));
-	SB_GUARD(check_operations(ops, &crypto_only));
-	SB_GUARD(check_constraints(req, crypto_only, &cons_text));
+	SB_GUARD(check_operations(ops));
+	SB_GUARD(check_constraints(req, &cons_text));
 	SB_GUARD(sb_kjson_string(req, "Name", false, &name));
 	SB_ENSURE_MSG(name == NULL || (strlen(name) >= 1 && strlen(name) <= GRANT_NAME_MAX),
 		      SB_ERR_KMS_VALIDATION, "Name must be 1..%d characters", GRANT_NAME_MAX);
 	SB_GUARD(sb_kmsd_grant_tokens(req));
 	SB_GUARD(sb_kmsd_key_from_field(k, c, req, "KeyId", false, &key, log_id));
 	SB_GUARD(sb_kmsd_authorize(k, c, "kms:CreateGrant", &key, NULL, NULL));
-	SB_GUARD(check_delegation(k, c, &key, ops));
+	SB_GUARD(check_delegation(k, c, &key, ops, sb_buf_cstr(&cons_text)));
 	SB_GUARD(sb_kmsd_check_state(k, &key, SB_KMSD_USE_MANAGE));
 	SB_GUARD(sb_kmsd_dry_run(req));
 	SB_GUARD(sb_kjson_dump(ops, &ops_text));
