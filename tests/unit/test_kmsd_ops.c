@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "attest/sb_attest_doc.h"
 #include "common/sb_encoding.h"
@@ -26,6 +27,7 @@
 #include "crypto/sb_rsa.h"
 #include "crypto/sb_x509.h"
 #include "kmsd/sb_kmsd.h"
+#include "kmsd/sb_kstore.h"
 
 #define ACCT   "111122223333"
 #define ADMIN  "arn:aws:iam::111122223333:user/admin"
@@ -877,6 +879,43 @@ static void test_key_states(void **state)
 		     400, "NotFoundException");
 }
 
+/* At the end of the waiting period the key is gone: NotFound for the key,
+ * InvalidCiphertext for what it encrypted, its aliases removed. The clock
+ * cannot be moved 7 days under SigV4, so the stored date is moved instead. */
+static void test_key_deleted_after_window(void **state)
+{
+	char id[64], blob[1024], path[128], sql[256];
+	sqlite3 *db = NULL;
+	struct reply r;
+
+	(void)state;
+	create_key(P_ADMIN, NULL, id);
+	encrypt(id, "gone", NULL, blob, sizeof(blob));
+	ok_call(P_ADMIN, "CreateAlias",
+		json_pack("{s:s, s:s}", "AliasName", "alias/expiring", "TargetKeyId", id));
+	ok_call(P_ADMIN, "ScheduleKeyDeletion",
+		json_pack("{s:s, s:i}", "KeyId", id, "PendingWindowInDays", 7));
+	snprintf(path, sizeof(path), "%s/%s", fx.dir, SB_KSTORE_FILE);
+	snprintf(sql, sizeof(sql), "UPDATE keys SET deletion_ms = 1000 WHERE id = '%s'", id);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	expect_error(callj(P_ADMIN, "Decrypt", json_pack("{s:s}", "CiphertextBlob", blob)), 400,
+		     "InvalidCiphertextException");
+	expect_error(callj(P_ADMIN, "DescribeKey", json_pack("{s:s}", "KeyId", id)), 400,
+		     "NotFoundException");
+	expect_error(callj(P_ADMIN, "CancelKeyDeletion", json_pack("{s:s}", "KeyId", id)), 400,
+		     "NotFoundException");
+	r = call(P_ADMIN, "ListAliases", "{}");
+	expect_ok(r);
+	json_t *a;
+	size_t i;
+	json_array_foreach(json_object_get(r.json, "Aliases"), i, a)
+		assert_string_not_equal(json_string_value(json_object_get(a, "AliasName")),
+					"alias/expiring");
+	json_decref(r.json);
+}
+
 static void test_alias_update_delete_reencrypt(void **state)
 {
 	char id1[64], id2[64], blob[1024], arn2[160];
@@ -1379,6 +1418,7 @@ int main(void)
 		cmocka_unit_test(test_policies),
 		cmocka_unit_test(test_dry_run_markers_create_options),
 		cmocka_unit_test(test_key_states),
+		cmocka_unit_test(test_key_deleted_after_window),
 		cmocka_unit_test(test_alias_update_delete_reencrypt),
 		cmocka_unit_test(test_grants),
 		cmocka_unit_test(test_recipient_with_pinned_pcrs),
