@@ -35,7 +35,7 @@ static const struct {
 	{SB_ERR_BAD_UTF8, "SerializationException", 400},
 	{SB_ERR_TOO_LARGE, "ValidationException", 413},
 	{SB_ERR_KMS_DISABLED, "DisabledException", 400},
-	/* The KMS API Reference gives DryRunOperationException HTTP 412. */
+	/* KMS's Smithy model: DryRunOperationException "smithy.api#httpError": 412. */
 	{SB_ERR_KMS_DRY_RUN, "DryRunOperationException", 412},
 	{SB_ERR_KMS_INVALID_MARKER, "InvalidMarkerException", 400},
 	{SB_ERR_KMS_INVALID_KEY_USAGE, "InvalidKeyUsageException", 400},
