@@ -18,6 +18,7 @@ PACKAGES=(
   valgrind
   python3 jq procps ncurses-bin
   curl
+  python3-boto3
 )
 
 missing=()

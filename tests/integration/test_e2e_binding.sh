@@ -100,7 +100,7 @@ attacks() { # FORMAT B1_FILE B2_FILE B1_KEY B2_KEY BINDING OUT_PREFIX -> manifes
   manifest "$LS_DIR/$pre-twice.json" auction-1 winner-and-price "file://$LS_DIR/out/$pre-twice.csv" \
     "$(party Buyer1 "$f1" "$k1" "$fmt" "$bind")" "$(party Buyer1b "$f1" "alias/${k1##*/}" "$fmt" "$bind")"
   manifest "$LS_DIR/$pre-probe.json" auction-1 winner "file://$LS_DIR/out/$pre-probe.csv" \
-    "$(party Buyer1 "$f1" "$k1" "$fmt" "$bind")" "$(party Probe "$LS_DIR/probe-$fmt.csv" "$OPKEY" "$fmt" none)"
+    "$(party Buyer1 "$f1" "$k1" "$fmt" "$bind")" "$(party Probe "$LS_DIR/probe-$fmt.csv" "$OPKEY" "$fmt" "$([ "$fmt" = sealed ] && echo job || echo none)")"
 }
 attacks kms-csv "$LS_DIR/b1.csv" "$LS_DIR/b2.csv" "$K1" alias/buyer2 job bound
 # The twice attack names buyer1's key by alias: its alias is alias/buyer1.
@@ -153,7 +153,77 @@ sed -i "s|file://$LS_DIR/b1.csv|file://$LS_DIR/b3.csv|g" "$LS_DIR/unbound-twice.
 expect_refused "binding none: Buyer1 listed twice (same key)" "same KMS key\|same ciphertext" \
   "$LS_DIR/unbound-twice.json" "$LS_DIR/out/unbound-twice.csv"
 
-# SEALED-PART
+# ---- sealed (AWS Encryption SDK messages), job-bound --------------------
+# Buyer 1 seals with sealbid seal; Buyer 2 with AWS's own SDK for JavaScript
+# (@aws-crypto/client-node) when installed, else with sealbid seal.
+SAGREED=$LS_DIR/sagreed.json SOUT=$LS_DIR/out/sagreed.csv
+manifest "$SAGREED" sealed-1 winner "file://$SOUT" \
+  "$(party Buyer1 "$LS_DIR/s1.sealed" "$K1" sealed job)" \
+  "$(party Buyer2 "$LS_DIR/s2.sealed" "$K2" sealed job)"
+SHASH=$("$SB" manifest hash "$SAGREED")
+printf '[].contract,[].bid\n1,100000\n2,200000\n3,150000\n' >"$LS_DIR/splain1.csv"
+printf '[].contract,[].bid\n1,200000\n2,300000\n3,100000\n' >"$LS_DIR/splain2.csv"
+seal() { # BUYER PARTY PLAIN OUT [MANIFEST]
+  ls_as "$1" "$SB" seal --key-id "alias/$1" --manifest "${5:-$SAGREED}" --party "$2" "$3" -o "$4"
+}
+seal buyer1 Buyer1 "$LS_DIR/splain1.csv" "$LS_DIR/s1.sealed"
+NODE_PATH=$SB_SRC/tools/node_modules
+if command -v node >/dev/null && [ -f "$NODE_PATH/@aws-crypto/client-node/package.json" ]; then
+  NODE_PATH=$NODE_PATH NODE_NO_WARNINGS=1 ls_as buyer2 node "$SB_SRC/tests/integration/esdk_interop.js" \
+    encrypt "$LS_KMS_URL" "$K2" 0x0578 4096 "$SHASH" Buyer2 "$LS_DIR/splain2.csv" "$LS_DIR/s2.sealed"
+  ok "Buyer2 sealed with @aws-crypto/client-node"
+else
+  seal buyer2 Buyer2 "$LS_DIR/splain2.csv" "$LS_DIR/s2.sealed"
+  ok "Buyer2 sealed with sealbid seal (client-node not installed)"
+fi
+if run_job "$SAGREED" >/dev/null 2>"$LS_DIR/run.err" && [ "$(cat "$SOUT")" = "$expected" ]; then
+  ok "the agreed sealed job runs"
+else bad "agreed sealed job: $(cat "$LS_DIR/run.err")"; fi
+verify "$SAGREED" "$SOUT" && ok "its receipt verifies" || bad "verify: $(cat "$LS_DIR/verify.err")"
+
+attacks sealed "$LS_DIR/s1.sealed" "$LS_DIR/s2.sealed" "$K1" "$K2" job sealed
+sed -i "s|alias/$(basename "$K1")|alias/buyer1|" "$LS_DIR/sealed-twice.json"
+printf '[].contract,[].bid\n1,150000\n' >"$LS_DIR/probe-plain.csv"
+ls_as operator "$SB" seal --key-id "$OPKEY" --manifest "$LS_DIR/sealed-probe.json" --party Probe \
+  "$LS_DIR/probe-plain.csv" -o "$LS_DIR/probe-sealed.csv"
+expect_refused "new job id disclosing prices (sealed)" "encryption context does not match" \
+  "$LS_DIR/sealed-reprice.json" "$LS_DIR/out/sealed-reprice.csv"
+expect_refused "Buyer1 listed twice (sealed)" "encryption context does not match\|same KMS key" \
+  "$LS_DIR/sealed-twice.json" "$LS_DIR/out/sealed-twice.csv"
+expect_refused "probe party under the operator's key (sealed)" "party Buyer1" \
+  "$LS_DIR/sealed-probe.json" "$LS_DIR/out/sealed-probe.csv"
+# The agreed manifest, Buyer2's message edited: a row cannot be dropped,
+# moved or duplicated without breaking a frame, the sequence or the signature.
+cp "$LS_DIR/s2.sealed" "$LS_DIR/s2.orig"
+size=$(stat -c %s "$LS_DIR/s2.orig")
+python3 - "$LS_DIR/s2.orig" "$LS_DIR/s2.sealed" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+d[len(d) - 150] ^= 1   # a byte of the body (the row data)
+open(sys.argv[2], "wb").write(bytes(d))
+PY
+expect_refused "agreed manifest, a byte of Buyer2's rows changed (sealed)" "party Buyer2" "$SAGREED" "$SOUT"
+head -c $((size - 20)) "$LS_DIR/s2.orig" >"$LS_DIR/s2.sealed"
+expect_refused "agreed manifest, Buyer2's message cut short (sealed)" "party Buyer2" "$SAGREED" "$SOUT"
+{ cat "$LS_DIR/s2.orig"; printf '2,999999\n'; } >"$LS_DIR/s2.sealed"
+expect_refused "agreed manifest, a row appended to Buyer2's message (sealed)" "bytes after the end" "$SAGREED" "$SOUT"
+cp "$LS_DIR/s1.sealed" "$LS_DIR/s2.sealed"
+expect_refused "agreed manifest, Buyer1's message as Buyer2's (sealed)" "party Buyer2" "$SAGREED" "$SOUT"
+cp "$LS_DIR/s2.orig" "$LS_DIR/s2.sealed"
+run_job "$SAGREED" >/dev/null 2>"$LS_DIR/run.err" && verify "$SAGREED" "$SOUT" \
+  && ok "after the attacks the agreed sealed job still runs and verifies" || bad "sealed rerun: $(cat "$LS_DIR/run.err")"
+
+# Mixed: a sealed party next to a kms-csv party, both bound.
+MIXED=$LS_DIR/mixed.json
+manifest "$MIXED" mixed-1 winner "file://$LS_DIR/out/mixed.csv" \
+  "$(party Buyer1 "$LS_DIR/m1.sealed" "$K1" sealed job)" \
+  "$(party Buyer2 "$LS_DIR/m2.csv" alias/buyer2 kms-csv job)"
+seal buyer1 Buyer1 "$LS_DIR/splain1.csv" "$LS_DIR/m1.sealed" "$MIXED"
+ls_as buyer2 "$SB" encrypt-bids --key-id alias/buyer2 --manifest "$MIXED" --party Buyer2 \
+  <(tail -n +2 "$LS_DIR/splain2.csv") >"$LS_DIR/m2.csv"
+if run_job "$MIXED" >/dev/null 2>"$LS_DIR/run.err" && [ "$(cat "$LS_DIR/out/mixed.csv")" = "$expected" ] &&
+   verify "$MIXED" "$LS_DIR/out/mixed.csv"; then ok "a mixed job (sealed + kms-csv) runs and verifies"
+else bad "mixed job: $(cat "$LS_DIR/run.err")"; fi
 
 # No plaintext bid in any log or error.
 leaks=$(grep -lwE '100000|200000|150000|300000' "$LS_DIR"/*.log "$LS_DIR"/*.err \

@@ -182,6 +182,39 @@ static void test_base64_rejects(void **state)
 	sb_buf_cleanup(&small);
 }
 
+/* The decoder reserves the decoded size without the padding: a maximal
+ * input is accepted whatever its length mod 3, one byte more is refused. */
+static void test_base64_exact_limit(void **state)
+{
+	(void)state;
+	/* KMS Plaintext, CiphertextBlob, attestation document; small ones. */
+	static const size_t limits[] = {1, 2, 3, 4, 4096, 6144, 16384};
+	uint8_t *raw = malloc(16384 + 1);
+
+	assert_non_null(raw);
+	for (size_t i = 0; i < 16385; i++)
+		raw[i] = (uint8_t)(i * 7 + 3);
+	for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+		size_t max = limits[l];
+		for (size_t n = max > 2 ? max - 2 : 1; n <= max + 1; n++) {
+			struct sb_buf e = SB_BUF_INIT(32768), d = SB_BUF_INIT(max);
+			assert_true(sb_ok(sb_base64_encode(SB_SLICE(raw, n), &e)));
+			sb_result r = sb_base64_decode(sb_buf_slice(&e), &d);
+			if (n <= max) {
+				if (!sb_ok(r))
+					fail_msg("%zu bytes refused under a limit of %zu", n, max);
+				assert_int_equal(d.len, n);
+				assert_memory_equal(d.data, raw, n);
+			} else {
+				assert_int_equal(r.code, SB_ERR_TOO_LARGE);
+			}
+			sb_buf_cleanup(&e);
+			sb_buf_cleanup(&d);
+		}
+	}
+	free(raw);
+}
+
 static void test_hex(void **state)
 {
 	(void)state;
@@ -435,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_reader_writer),
 		cmocka_unit_test(test_base64_rfc4648_vectors),
 		cmocka_unit_test(test_base64_rejects),
+		cmocka_unit_test(test_base64_exact_limit),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_parse_integers),
 		cmocka_unit_test(test_size_arith),
