@@ -1,5 +1,6 @@
 /* Unit tests for src/common: results, buffers, encodings, parsing, files, time. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -459,6 +460,68 @@ static void test_log_levels_and_sanitising(void **state)
 	sb_log_set_sink(NULL, NULL);
 }
 
+/* sb_fd_read_full: fills the buffer, stops at EOF, and gives up at its deadline. */
+static void test_fd_read_full_deadline(void **state)
+{
+	(void)state;
+	uint8_t buf[16];
+	size_t n = 99;
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(write(p[1], "abc", 3), 3);
+	/* A writer that stays silent: SB_ERR_TIMEOUT once the deadline passes. */
+	uint64_t t0 = sb_time_mono_ns();
+	assert_int_equal(sb_fd_read_full(p[0], buf, sizeof(buf), t0 + 50000000u, &n).code,
+			 SB_ERR_TIMEOUT);
+	assert_true(sb_time_mono_ns() - t0 >= 50000000u);
+	assert_true(sb_time_mono_ns() - t0 < 5000000000u);
+	/* Data then EOF: what there was, short. */
+	assert_int_equal(write(p[1], "defg", 4), 4);
+	close(p[1]);
+	assert_true(sb_ok(sb_fd_read_full(p[0], buf, sizeof(buf), 0, &n)));
+	assert_int_equal(n, 4);
+	assert_memory_equal(buf, "defg", 4);
+	assert_true(sb_ok(sb_fd_read_full(p[0], buf, sizeof(buf), 0, &n)));
+	assert_int_equal(n, 0);
+	close(p[0]);
+}
+
+/* sb_file_open_regular / sb_file_check_replaceable: regular files only. */
+static void test_regular_files_only(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sb_common_reg_XXXXXX", f[64], fifo[64], link[64];
+	uint64_t size = 0;
+	int fd = -1;
+
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(f, sizeof(f), "%s/f", dir);
+	(void)snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	(void)snprintf(link, sizeof(link), "%s/link", dir);
+	assert_true(sb_ok(sb_file_write_atomic(f, SB_SLICE_LIT("12345"), 0600)));
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink(f, link), 0);
+	assert_true(sb_ok(sb_file_open_regular(f, &fd, &size)));
+	assert_int_equal(size, 5);
+	close(fd);
+	assert_int_equal(sb_file_open_regular(fifo, &fd, NULL).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_open_regular(link, &fd, NULL).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_open_regular(dir, &fd, NULL).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_open_regular("/dev/null", &fd, NULL).code, SB_ERR_NOT_REGULAR);
+	assert_true(sb_ok(sb_file_check_replaceable(f)));
+	assert_int_equal(sb_file_check_replaceable(fifo).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_check_replaceable(link).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_check_replaceable("/dev/null").code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_write_atomic(fifo, SB_SLICE_LIT("x"), 0600).code,
+			 SB_ERR_NOT_REGULAR);
+	unlink(link);
+	unlink(fifo);
+	unlink(f);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +541,8 @@ int main(void)
 		cmocka_unit_test(test_log_levels_and_sanitising),
 		cmocka_unit_test(test_state_dir_precedence),
 		cmocka_unit_test(test_next_line),
+		cmocka_unit_test(test_fd_read_full_deadline),
+		cmocka_unit_test(test_regular_files_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
