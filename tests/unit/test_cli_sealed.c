@@ -109,6 +109,10 @@ static void test_line_length_bound(void **state)
 	sb_result rc = run(sb_slice_str(csv), 7, 0, &rows);
 	assert_int_equal(rc.code, SB_ERR_BAD_CSV);
 	assert_non_null(strstr(sb_error_detail(), "line 3: longer than"));
+	/* The same when the line arrives whole in one chunk (found by fuzz_cli_sealed). */
+	rc = run(sb_slice_str(csv), 0, strlen(csv), &rows);
+	assert_int_equal(rc.code, SB_ERR_BAD_CSV);
+	assert_non_null(strstr(sb_error_detail(), "line 3: longer than"));
 }
 
 int main(void)
