@@ -23,11 +23,11 @@ static const char usage_text[] =
 	"\n"
 	"Checks a sealed dataset as the job will: the encryption context must bind it to\n"
 	"this manifest and party, KMS must decrypt its data key under the party's key\n"
-	"(with your own credentials: under a `sealbid policy --require-job` key policy,\n"
-	"add a statement that lets you Decrypt), and every frame and the signature must\n"
-	"verify. Only then is the CSV written to BIDS.csv (atomically, mode 0600) or to\n"
-	"stdout. KMS is found as for the AWS CLI (AWS_REGION, AWS_ENDPOINT_URL_KMS, the\n"
-	"usual credentials).\n";
+	"with your own credentials, and every frame and the signature must verify. Only\n"
+	"then is the CSV written to BIDS.csv (atomically, mode 0600) or to stdout.\n"
+	"A key pinned with `sealbid policy` denies you Decrypt: unseal before pinning it\n"
+	"(docs/FORMATS.md, \"Sealed dataset\"). KMS is found as for the AWS CLI\n"
+	"(AWS_REGION, AWS_ENDPOINT_URL_KMS, the usual credentials).\n";
 
 /* The largest sealed file read (the whole message is verified in memory). */
 #define UNSEAL_MAX_BYTES (1u << 30)

@@ -216,6 +216,20 @@ unseal_fails "the right context under another key" "no aws-kms encrypted data ke
 : >"$T/t.sealed"
 unseal_fails "an empty file" "not even a whole header" "$T/t.sealed"
 
+# Under a pinned key (`sealbid policy --require-job`, buyer1 as owner) the owner
+# still seals, but its own unseal is denied: every Decrypt without an
+# attestation document is (docs/FORMATS.md, "Sealed dataset").
+pcr=$(printf '%096d' 0 | tr 0 a)
+printf '{"Measurements": {"HashAlgorithm": "Sha384 { ... }", "PCR0": "%s", "PCR1": "%s", "PCR2": "%s"}}\n' \
+	"$pcr" "$pcr" "$pcr" >"$T/pcrs.json"
+"$SB" policy --role-arn arn:aws:iam::111122223333:role/enclave --pcrs "$T/pcrs.json" \
+	--owner arn:aws:iam::111122223333:user/buyer1 --require-job >"$T/pinned.json"
+aws_as "${B1[@]}" kms put-key-policy --key-id "$KEY1" --policy-name default \
+	--policy "file://$T/pinned.json"
+as B1 "$SB" seal --key-id "$KEY1" --manifest "$T/job.json" --party Buyer1 "$T/b1.csv" \
+	-o "$T/pinned.sealed" || fail "seal under a pinned key"
+unseal_fails "its owner's Decrypt under a pinned key" "AccessDeniedException" "$T/pinned.sealed"
+
 no_leak "$T/kms.log"
 grep -q "op=GenerateDataKey key=$KEY1 principal=arn:aws:iam::111122223333:user/buyer1 outcome=ok" \
 	"$T/kms.log" || fail "no GenerateDataKey in the KMS log"
