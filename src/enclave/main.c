@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/sb_log.h"
+#include "common/sb_mem.h"
 #include "common/sb_parse.h"
 #include "enclave/enclave.h"
 #include "wire/sb_vsock.h"
@@ -169,6 +170,11 @@ int main(int argc, char **argv)
 	int r;
 
 	sb_log_init("sealbid-enclave");
+	/* Before any secret exists: no core dump, no same-user ptrace or /proc/PID/mem. */
+	if (!sb_ok(sb_process_protect())) {
+		sb_log_error("%s", sb_error_describe());
+		return 1;
+	}
 	enclave_init(&enclave);
 	r = parse_args(argc, argv, &port, &enclave);
 	if (r != 0)

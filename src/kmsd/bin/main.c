@@ -18,6 +18,7 @@
 
 #include "common/sb_file.h"
 #include "common/sb_log.h"
+#include "common/sb_mem.h"
 #include "common/sb_parse.h"
 #include "kmsd/sb_kmsd.h"
 #include "kmsd/sb_kmsd_config.h"
@@ -197,6 +198,11 @@ int main(int argc, char **argv)
 	int rc;
 
 	sb_log_init(argv[0]);
+	/* Before any key or credential is loaded: no core dump, no same-user ptrace. */
+	if (!sb_ok(sb_process_protect())) {
+		fprintf(stderr, PROG ": %s\n", sb_error_describe());
+		return 1;
+	}
 	switch (parse_args(argc, argv, &o)) {
 	case 0:
 		break;
