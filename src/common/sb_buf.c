@@ -114,9 +114,11 @@ SB_RESULT sb_buf_reserve(struct sb_buf *b, size_t extra)
 		 * pages are left out of core dumps (sb_secret_alloc). */
 		void *mem;
 		size_t mapped;
-		/* cap stays newcap (<= max + 1); sb_secret_free unmaps the whole pages. */
+		/* Use the whole pages, but cap stays <= max + 1 (sb_secret_free
+		 * unmaps every page whatever the cap). */
 		SB_GUARD(sb_secret_alloc(newcap, &mem, &mapped));
 		p = mem;
+		newcap = mapped < b->max + 1 ? mapped : b->max + 1;
 		if (b->data != NULL) {
 			memcpy(p, b->data, b->len);
 			sb_secret_free(b->data, b->cap);
