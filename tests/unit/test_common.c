@@ -1,4 +1,5 @@
 /* Unit tests for src/common: results, buffers, encodings, parsing, files, time. */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -391,6 +393,52 @@ static void test_file_atomic_and_bounded(void **state)
 	rmdir(dir);
 }
 
+/* The streamed writer: nothing at the path until commit; abort leaves no file. */
+static void test_file_out_stream(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sb_test_XXXXXX", path[256];
+	struct sb_file_out o;
+	struct stat st;
+	DIR *d;
+	int entries = 0;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/out.sealed", dir);
+	assert_true(sb_ok(sb_file_out_open(&o, path)));
+	assert_true(sb_ok(sb_file_out_write(&o, sb_slice_str("part one, "))));
+	assert_int_equal(stat(path, &st), -1); /* not there yet */
+	sb_file_out_abort(&o);
+	sb_file_out_abort(&o); /* idempotent */
+	assert_int_equal(sb_file_out_write(&o, sb_slice_str("x")).code, SB_ERR_BAD_STATE);
+	assert_non_null(d = opendir(dir));
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		entries += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(entries, 0); /* the temporary file is gone */
+
+	assert_true(sb_ok(sb_file_out_open(&o, path)));
+	assert_true(sb_ok(sb_file_out_write(&o, sb_slice_str("one, "))));
+	assert_true(sb_ok(sb_file_out_write(&o, sb_slice_str("two"))));
+	assert_true(sb_ok(sb_file_out_commit(&o, 0600)));
+	sb_file_out_abort(&o); /* a no-op after commit */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	struct sb_buf b = SB_BUF_INIT(64);
+	assert_true(sb_ok(sb_file_read(path, &b)));
+	assert_string_equal(sb_buf_cstr(&b), "one, two");
+	sb_buf_cleanup(&b);
+	assert_int_equal(sb_file_out_commit(&o, 0600).code, SB_ERR_BAD_STATE);
+
+	/* A directory that does not exist: open fails, nothing to clean up. */
+	snprintf(path, sizeof(path), "%s/nodir/x", dir);
+	assert_int_equal(sb_file_out_open(&o, path).code, SB_ERR_IO);
+	sb_file_out_abort(&o);
+	snprintf(path, sizeof(path), "%s/out.sealed", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_next_line(void **state)
 {
 	(void)state;
@@ -461,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_size_arith),
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_file_atomic_and_bounded),
+		cmocka_unit_test(test_file_out_stream),
 		cmocka_unit_test(test_log_levels_and_sanitising),
 		cmocka_unit_test(test_state_dir_precedence),
 		cmocka_unit_test(test_next_line),
