@@ -72,7 +72,12 @@ static void conn_expire(struct sb_server *s, struct conn *c)
 		       hello ? "no Hello" : "no request", limit_ms);
 	c->deadline_ns = 0;
 	c->closing = true;
-	sb_server_conn_queue_error(s, c, 0, 0, SB_ERR_TIMEOUT, text);
+	/* A peer that left responses unread would hold the slot until it reads
+	 * the Error: it is dropped without one. */
+	if (c->out.len > 0)
+		c->abort = true;
+	else
+		sb_server_conn_queue_error(s, c, 0, 0, SB_ERR_TIMEOUT, text);
 	sb_server_conn_flush(s, c); /* may free c */
 }
 

@@ -938,6 +938,41 @@ static sb_result noop_handler(struct sb_server_request *req)
 	return SB_OK_RESULT;
 }
 
+/* A peer that pipelines Pings and never reads the Pongs is idle once the
+ * server stops reading it (backpressure): it is dropped, not left holding
+ * its slot until it reads an Error. */
+static void test_idle_peer_not_reading_dropped(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_buf cur = SB_BUF_INIT(1 << 17);
+	size_t sent = 0, off = 0;
+	bool blocked = false;
+	int fd = raw_connect();
+
+	put_frame(&cur, SB_FRAME_MAGIC, 1, 0, SB_MSG_HELLO, sizeof(hello_v1), 1, hello_v1,
+		  sizeof(hello_v1));
+	assert_int_equal(send(fd, cur.data, cur.len, MSG_NOSIGNAL), (ssize_t)cur.len);
+	make_ping(&cur, 0);
+	while (sent < 2000) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		if (poll(&p, 1, 300) == 0) {
+			blocked = true;
+			break;
+		}
+		ssize_t n = send(fd, cur.data + off, cur.len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		assert_true(n > 0 || errno == EAGAIN);
+		off += n > 0 ? (size_t)n : 0;
+		if (off == cur.len) {
+			make_ping(&cur, ++sent);
+			off = 0;
+		}
+	}
+	assert_true(blocked);
+	wait_closed(fx, 1); /* within 10 s; the idle timeout is 500 ms */
+	close(fd);
+	sb_buf_cleanup(&cur);
+}
+
 static void test_server_config_errors(void **state)
 {
 	struct fixture *fx = *state;
@@ -1079,6 +1114,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ping_runner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_limit, setup_one_conn, teardown),
 		cmocka_unit_test_setup_teardown(test_hello_deadline_and_idle_timeout,
+						setup_short_deadlines, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_peer_not_reading_dropped,
 						setup_short_deadlines, teardown),
 		cmocka_unit_test_setup_teardown(test_server_config_errors, setup, teardown),
 		cmocka_unit_test(test_percentiles),
