@@ -143,7 +143,8 @@ static void conn_protocol_fail(struct sb_server *s, struct conn *c, const struct
 		    sb_error_describe());
 	s->stats.protocol_errors++;
 	if (req != NULL)
-		sb_server_conn_queue_error(s, c, SB_FRAME_FLAG_RESPONSE, req->id, code, sb_error_describe());
+		sb_server_conn_queue_error(s, c, SB_FRAME_FLAG_RESPONSE, req->id, code,
+					   sb_error_describe());
 	else
 		sb_server_conn_queue_error(s, c, 0, 0, code, sb_error_describe());
 	c->closing = true;

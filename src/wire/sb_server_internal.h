@@ -16,10 +16,10 @@
 #include "wire/sb_msg.h"
 #include "wire/sb_server.h"
 
-#define SB_SERVER_READ_CHUNK    (64u * 1024u)
+#define SB_SERVER_READ_CHUNK (64u * 1024u)
 /* Backpressure: stop reading a peer whose replies pile up, resume once drained. */
-#define SB_SERVER_OUT_HIGH      (1024u * 1024u)
-#define SB_SERVER_OUT_LOW       (256u * 1024u)
+#define SB_SERVER_OUT_HIGH (1024u * 1024u)
+#define SB_SERVER_OUT_LOW  (256u * 1024u)
 /* Past this the peer is not reading at all: the connection is dropped. */
 #define SB_SERVER_OUT_MAX       (4u * (SB_FRAME_HEADER_LEN + SB_FRAME_MAX_PAYLOAD))
 #define SB_SERVER_POSTS_MAX     (256u * 1024u * 1024u)
@@ -40,11 +40,11 @@ struct conn {
 	struct sb_frame_decoder in;
 	struct sb_buf out;
 	void *app_state;
-	bool opened;  /* conn_open succeeded: conn_close owes a call */
-	bool closing; /* read no more; close once out is flushed */
-	bool abort;   /* close at the next flush, dropping out */
-	bool reading; /* EPOLLIN armed */
-	bool writing; /* EPOLLOUT armed */
+	bool opened;          /* conn_open succeeded: conn_close owes a call */
+	bool closing;         /* read no more; close once out is flushed */
+	bool abort;           /* close at the next flush, dropping out */
+	bool reading;         /* EPOLLIN armed */
+	bool writing;         /* EPOLLOUT armed */
 	uint64_t deadline_ns; /* monotonic; 0 = none (sb_server_timer.c) */
 };
 
@@ -87,7 +87,7 @@ struct sb_server {
 
 /* sb_server.c: queue an Error frame (flags, id) on c; on failure c is dropped. */
 void sb_server_conn_queue_error(struct sb_server *s, struct conn *c, uint8_t flags, uint32_t id,
-				int code, const char *message);
+                                int code, const char *message);
 /* sb_server.c: write what the socket takes; closes (and frees c) when due. */
 void sb_server_conn_flush(struct sb_server *s, struct conn *c);
 

@@ -67,9 +67,9 @@ static void conn_expire(struct sb_server *s, struct conn *c)
 	char text[96];
 
 	sb_log_warn("connection %" PRIu64 ": %s, closing", c->id,
-		    hello ? "no Hello in time" : "idle with no job running");
+	            hello ? "no Hello in time" : "idle with no job running");
 	(void)snprintf(text, sizeof(text), "%s within %" PRIu64 " ms",
-		       hello ? "no Hello" : "no request", limit_ms);
+	               hello ? "no Hello" : "no request", limit_ms);
 	c->deadline_ns = 0;
 	c->closing = true;
 	/* A peer that left responses unread would hold the slot until it reads
