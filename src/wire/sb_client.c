@@ -243,6 +243,13 @@ static SB_RESULT write_some(struct sb_wire_client *c, bool *out_blocked)
 		*out_blocked = true;
 		return SB_OK_RESULT;
 	}
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+		/* The enclave may have said why before it closed (an Error such as
+		 * "enclave busy"): report that rather than the broken pipe. */
+		int e = errno;
+		SB_GUARD(read_once(c));
+		SB_BAIL_MSG(SB_ERR_CLOSED, "write: %s", strerror(e));
+	}
 	SB_ENSURE_MSG(n > 0, SB_ERR_CLOSED, "write: %s", strerror(errno));
 	return sb_buf_consume(&c->out, (size_t)n);
 }

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -88,6 +90,82 @@ static void test_buf_secret_and_move(void **state)
 	assert_true(d.secret);
 	sb_buf_cleanup(&d);
 	sb_buf_cleanup(&s);
+}
+
+/* The VmFlags of the mapping holding p, from /proc/self/smaps. */
+static void mapping_flags(const void *p, char *out, size_t n)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[1024];
+	bool in = false;
+
+	assert_non_null(f);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+			continue;
+		}
+		if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(out, n, "%s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(out[0] != '\0');
+}
+
+/* Secret buffers live on pages left out of core dumps ("dd" in VmFlags);
+ * ordinary buffers do not (so the check can fail). */
+static void test_secret_pages_not_dumped(void **state)
+{
+	(void)state;
+	char flags[1024];
+	struct sb_buf s = SB_BUF_INIT_SECRET(1 << 20), plain = SB_BUF_INIT(1 << 20);
+	void *p = NULL;
+	size_t cap = 0;
+
+	assert_true(sb_ok(sb_buf_append_str(&s, "k3y")));
+	mapping_flags(s.data, flags, sizeof(flags));
+	if (strstr(flags, " dd") == NULL)
+		fail_msg("secret buffer mapping flags: %s", flags);
+	/* Growing keeps the property (a new mapping, the old one wiped). */
+	for (int i = 0; i < 100000; i++)
+		assert_true(sb_ok(sb_buf_append_u8(&s, (uint8_t)i)));
+	mapping_flags(s.data, flags, sizeof(flags));
+	assert_non_null(strstr(flags, " dd"));
+	assert_true(sb_ok(sb_buf_append_str(&plain, "public")));
+	mapping_flags(plain.data, flags, sizeof(flags));
+	assert_null(strstr(flags, " dd"));
+	sb_buf_cleanup(&s);
+	sb_buf_cleanup(&plain);
+
+	/* Recycled pages (sb_secret_free keeps small mappings) stay out of dumps. */
+	for (int i = 0; i < 3; i++) {
+		assert_true(sb_ok(sb_secret_alloc(1, &p, &cap)));
+		assert_true(cap > 0 && cap % (size_t)sysconf(_SC_PAGESIZE) == 0);
+		mapping_flags(p, flags, sizeof(flags));
+		assert_non_null(strstr(flags, " dd"));
+		sb_secret_free(p, cap);
+	}
+	/* Beyond the recycled classes: its own mapping, unmapped on free. */
+	assert_true(sb_ok(sb_secret_alloc(3u << 20, &p, &cap)));
+	assert_true(cap >= 3u << 20);
+	mapping_flags(p, flags, sizeof(flags));
+	assert_non_null(strstr(flags, " dd"));
+	sb_secret_free(p, cap);
+	assert_int_equal(sb_secret_alloc(1, NULL, &cap).code, SB_ERR_NULL);
+	sb_secret_free(NULL, 0);
+}
+
+static void test_process_protect(void **state)
+{
+	(void)state;
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+	assert_true(sb_ok(sb_process_protect()));
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	assert_int_equal(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
 }
 
 static void test_reader_writer(void **state)
@@ -528,6 +606,8 @@ int main(void)
 		cmocka_unit_test(test_result_records_code_and_detail),
 		cmocka_unit_test(test_buf_bounds),
 		cmocka_unit_test(test_buf_secret_and_move),
+		cmocka_unit_test(test_secret_pages_not_dumped),
+		cmocka_unit_test(test_process_protect),
 		cmocka_unit_test(test_reader_writer),
 		cmocka_unit_test(test_base64_rfc4648_vectors),
 		cmocka_unit_test(test_base64_rejects),
