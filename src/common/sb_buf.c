@@ -89,6 +89,16 @@ void sb_buf_reset(struct sb_buf *b)
 	b->len = 0;
 }
 
+void sb_buf_truncate(struct sb_buf *b, size_t n)
+{
+	if (b == NULL || n >= b->len)
+		return;
+	if (b->secret)
+		sb_wipe(b->data + n, b->len - n);
+	b->len = n;
+	b->data[n] = 0;
+}
+
 SB_RESULT sb_buf_reserve(struct sb_buf *b, size_t extra)
 {
 	size_t need, newcap;

@@ -142,7 +142,8 @@ out:
 
 static SB_RESULT run_job(struct sb_wire_client *c, const struct sb_runner_opts *o,
 			 const struct sb_msg_creds *creds, struct sb_slice manifest,
-			 const struct sb_runner_input *in, size_t n, struct sb_buf *result)
+			 const struct sb_runner_input *in, size_t n, struct sb_buf *parts,
+			 struct sb_buf *result)
 {
 	struct sb_buf msg = SB_BUF_INIT_SECRET(4 * SB_MSG_CRED_FIELD_MAX + 64);
 	struct sb_wire_response resp;
@@ -159,8 +160,15 @@ static SB_RESULT run_job(struct sb_wire_client *c, const struct sb_runner_opts *
 	SB_GUARD_GOTO(rc, send_inputs(c, o, in, n), out);
 	progress(o, "all inputs sent; the enclave is decrypting and computing");
 	SB_GUARD_GOTO(rc, sb_wire_client_send(c, SB_MSG_END_INPUTS, SB_SLICE(NULL, 0), &id), out);
-	SB_GUARD_GOTO(rc, sb_wire_client_wait(c, id, (int)o->job_ms, &resp), out);
-	SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+	for (;;) {
+		SB_GUARD_GOTO(rc, sb_wire_client_wait(c, id, (int)o->job_ms, &resp), out);
+		SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+		if (resp.type != SB_MSG_RESULT_PART)
+			break;
+		SB_GUARD_GOTO(rc, sb_buf_append_slice(parts, sb_buf_slice(&resp.payload)), out);
+		sb_wire_response_cleanup(&resp);
+		sb_wire_response_init(&resp);
+	}
 	SB_ENSURE_MSG(resp.type == SB_MSG_RESULT, SB_ERR_BAD_FRAME, "expected a Result");
 	sb_buf_move(result, &resp.payload);
 out:
@@ -174,19 +182,25 @@ SB_RESULT sb_runner_run(const struct sb_runner_opts *o, const struct sb_msg_cred
 			size_t ninputs, struct sb_buf *output, struct sb_buf *receipt)
 {
 	struct sb_wire_client *c = NULL;
-	struct sb_buf result = SB_BUF_INIT(0);
+	struct sb_buf result = SB_BUF_INIT(0), parts = SB_BUF_INIT(SB_MSG_RESULT_OUTPUT_MAX);
 	struct sb_slice out_s, rec_s;
+	size_t had = output != NULL ? output->len : 0;
 	sb_result rc;
 
 	SB_ENSURE(o != NULL && creds != NULL && output != NULL && receipt != NULL, SB_ERR_NULL);
 	SB_GUARD(connect_with_backoff(o, 30000, &c));
-	SB_GUARD_GOTO(rc, run_job(c, o, creds, manifest, inputs, ninputs, &result), out);
+	SB_GUARD_GOTO(rc, run_job(c, o, creds, manifest, inputs, ninputs, &parts, &result), out);
 	SB_GUARD_GOTO(rc, sb_msg_result_parse(sb_buf_slice(&result), &out_s, &rec_s), out);
+	if (parts.len + out_s.len > SB_MSG_RESULT_OUTPUT_MAX)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_TOO_LARGE, out, "the enclave's output.csv is over %u bytes",
+				 SB_MSG_RESULT_OUTPUT_MAX);
+	SB_GUARD_GOTO(rc, sb_buf_append_slice(output, sb_buf_slice(&parts)), out);
 	SB_GUARD_GOTO(rc, sb_buf_append_slice(output, out_s), out);
 	rc = sb_buf_append_slice(receipt, rec_s);
-	if (!sb_ok(rc))
-		sb_buf_reset(output);
 out:
+	if (!sb_ok(rc))
+		sb_buf_truncate(output, had); /* nothing appended on failure */
+	sb_buf_cleanup(&parts);
 	sb_buf_cleanup(&result);
 	sb_wire_client_free(c);
 	return rc;

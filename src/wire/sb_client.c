@@ -144,6 +144,8 @@ static SB_RESULT accept_frame(struct sb_wire_client *c, const struct sb_frame *f
 			    sb_msg_name(f->type), f->id);
 	}
 	SB_GUARD(inbox_push(c, f));
+	if (sb_msg_is_partial(f->type))
+		return SB_OK_RESULT; /* the final response is still to come */
 	*slot = 0;
 	c->in_flight--;
 	return SB_OK_RESULT;

@@ -130,6 +130,14 @@ SB_RESULT sb_server_post(struct sb_server *s, uint64_t conn_id, uint32_t req_id,
 SB_RESULT sb_server_post_error(struct sb_server *s, uint64_t conn_id, uint32_t req_id, int code,
 			       const char *message);
 
+/*
+ * Any thread: a job's Result for request req_id: ResultPart responses for
+ * all but the last SB_MSG_RESULT_PART_MAX bytes of output, then the Result
+ * (sb_server_result.c). Copies both.
+ */
+SB_RESULT sb_server_post_result(struct sb_server *s, uint64_t conn_id, uint32_t req_id,
+				struct sb_slice output, struct sb_slice receipt);
+
 void sb_server_get_stats(const struct sb_server *s, struct sb_server_stats *out);
 
 #endif

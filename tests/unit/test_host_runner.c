@@ -67,6 +67,7 @@ struct fake {
 	size_t pending, max_pending;
 	bool violation, quit;
 	const char *refuse_party; /* answer this party's first Input with an Error */
+	size_t filler;            /* lines added to output.csv (a long Result) */
 	struct party_seen parties[MAX_PARTY];
 	size_t nparties;
 };
@@ -145,7 +146,7 @@ static sb_result on_input(struct sb_server_request *req)
 static sb_result on_end(struct sb_server_request *req)
 {
 	struct fake *f = &g_fake;
-	struct sb_buf out = SB_BUF_INIT(4096), msg = SB_BUF_INIT(8192);
+	struct sb_buf out = SB_BUF_INIT(64u << 20);
 	sb_result rc = SB_OK_RESULT;
 
 	pthread_mutex_lock(&f->m);
@@ -156,14 +157,15 @@ static sb_result on_end(struct sb_server_request *req)
 				   (unsigned long long)f->parties[i].bytes,
 				   (unsigned long long)f->parties[i].sum, f->parties[i].lasts);
 	pthread_mutex_unlock(&f->m);
-	if (sb_ok(rc))
-		rc = sb_msg_result_append(&msg, sb_buf_slice(&out), SB_SLICE_LIT("{\"receipt\":1}"));
+	/* A long output.csv: filler lines, so that ResultParts come first. */
+	for (size_t i = 0; i < f->filler && sb_ok(rc); i++)
+		rc = sb_buf_printf(&out, "filler,%zu\n", i);
 	if (sb_ok(rc)) {
 		sb_server_set_state(req, SB_WIRE_STATE_DONE);
-		rc = sb_server_reply(req, SB_MSG_RESULT, sb_buf_slice(&msg));
+		rc = sb_server_post_result(req->server, req->conn_id, req->id, sb_buf_slice(&out),
+					   SB_SLICE_LIT("{\"receipt\":1}"));
 	}
 	sb_buf_cleanup(&out);
-	sb_buf_cleanup(&msg);
 	return rc;
 }
 
@@ -293,6 +295,7 @@ static void fake_reset(struct fake *f, unsigned ack_delay_us, const char *refuse
 	}
 	f->ack_delay_us = ack_delay_us;
 	f->refuse_party = refuse;
+	f->filler = 0;
 	f->nparties = 0;
 	f->max_pending = 0;
 	f->hold = false;
@@ -370,6 +373,41 @@ static void test_streams_every_size(void **state)
 		assert_string_equal(sb_buf_cstr(&out), want);
 		assert_string_equal(sb_buf_cstr(&rec), "{\"receipt\":1}");
 		assert_false(f->violation);
+		sb_msg_creds_cleanup(c);
+		sb_buf_cleanup(&out);
+		sb_buf_cleanup(&rec);
+	}
+}
+
+/* An output.csv over one frame arrives as ResultParts and the Result, in order. */
+static void test_long_result_in_parts(void **state)
+{
+	struct fake *f = *state;
+	const size_t fillers[] = {0, 1, 400000, 1500000}; /* ~0, 5.6, 21 MiB */
+	const char *names[] = {"alice", "bob"};
+
+	for (size_t k = 0; k < sizeof(fillers) / sizeof(fillers[0]); k++) {
+		struct gen g[2] = {{.len = 10}, {.len = 7}};
+		struct sb_runner_input in[2] = {{names[0], gen_read, &g[0]},
+						{names[1], gen_read, &g[1]}};
+		struct sb_buf out = SB_BUF_INIT(64u << 20), rec = SB_BUF_INIT(1u << 20);
+		struct sb_msg_creds *c = test_creds();
+		struct sb_runner_opts o = opts();
+
+		fake_reset(f, 0, NULL);
+		f->filler = fillers[k];
+		assert_true(sb_ok(sb_buf_append_str(&out, "kept|")));
+		assert_true(sb_ok(sb_runner_run(&o, c, SB_SLICE_LIT("{}"), in, 2, &out, &rec)));
+		const char *s = sb_buf_cstr(&out);
+		assert_int_equal(strncmp(s, "kept|alice,10,", 14), 0);
+		size_t lines = 0, next = 0;
+		for (const char *p = strstr(s, "filler,"); p != NULL; p = strstr(p + 1, "\nfiller,")) {
+			size_t n = (size_t)strtoul(p[0] == '\n' ? p + 8 : p + 7, NULL, 10);
+			assert_int_equal(n, next++); /* every line, in order */
+			lines++;
+		}
+		assert_int_equal(lines, fillers[k]);
+		assert_string_equal(sb_buf_cstr(&rec), "{\"receipt\":1}");
 		sb_msg_creds_cleanup(c);
 		sb_buf_cleanup(&out);
 		sb_buf_cleanup(&rec);
@@ -533,6 +571,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_large_file_bounded_rss),
 		cmocka_unit_test(test_streams_every_size),
+		cmocka_unit_test(test_long_result_in_parts),
 		cmocka_unit_test(test_window_is_respected_and_used),
 		cmocka_unit_test(test_refused_input_fails),
 		cmocka_unit_test(test_failing_reader_fails),
