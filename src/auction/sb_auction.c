@@ -29,15 +29,19 @@ struct sb_auction {
 
 static SB_RESULT cam_from(struct sb_auction *a, const struct sb_amount *x, struct sb_cam *out)
 {
+	static const uint64_t scale[CAM_FRAC_DIGITS + 1] = {
+		1000000000000000000ull, 100000000000000000ull, 10000000000000000ull,
+		1000000000000000ull, 100000000000000ull, 10000000000000ull, 1000000000000ull,
+		100000000000ull, 10000000000ull, 1000000000ull, 100000000ull, 10000000ull,
+		1000000ull, 100000ull, 10000ull, 1000ull, 100ull, 10ull, 1ull};
 	uint64_t hi = 0, lo = 0;
 
 	if (x->int_len <= CAM_INT_DIGITS && x->frac_len <= CAM_FRAC_DIGITS) {
 		for (size_t i = 0; i < x->int_len; i++)
 			hi = hi * 10 + (uint64_t)(x->digits[i] - '0');
-		for (size_t i = 0; i < CAM_FRAC_DIGITS; i++)
-			lo = lo * 10 +
-			     (i < x->frac_len ? (uint64_t)(x->digits[x->int_len + i] - '0') : 0);
-		*out = (struct sb_cam){hi, lo};
+		for (size_t i = 0; i < x->frac_len; i++)
+			lo = lo * 10 + (uint64_t)(x->digits[x->int_len + i] - '0');
+		*out = (struct sb_cam){hi, lo * scale[x->frac_len]};
 		return SB_OK_RESULT;
 	}
 	if (a->nbig == a->capbig) {
