@@ -23,6 +23,17 @@
 #define SB_ENCLAVE_KMS_PROXY_PORT 8000u
 
 /* Process-wide state, owned by main. */
+/* The next job's key pair and attestation document, made ahead (spare_key.c). */
+struct sb_enclave_spare {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	bool started, stop;
+	struct sb_rsa_key *key; /* NULL: none ready */
+	struct sb_buf doc;
+	uint64_t made_ns;
+};
+
 struct sb_enclave {
 	uint64_t connections; /* opened since start */
 	/* KMS: NULL endpoint = https://kms.<manifest region>.amazonaws.com. The
@@ -39,7 +50,18 @@ struct sb_enclave {
 	pthread_mutex_t jobs_lock;
 	pthread_cond_t jobs_done;
 	unsigned jobs_running;
+	struct sb_enclave_spare spare;
 };
+
+/*
+ * The spare key (spare_key.c): _start makes one in the background (after
+ * the NSM is open), _stop joins the thread and frees it. sb_enclave_job_key
+ * hands a job its own key pair and document (appended to doc): the spare
+ * if one is ready and fresh, else made now; taking one starts the next.
+ */
+void sb_enclave_spare_start(struct sb_enclave *e);
+void sb_enclave_spare_stop(struct sb_enclave *e);
+SB_RESULT sb_enclave_job_key(struct sb_enclave *e, struct sb_rsa_key **key, struct sb_buf *doc);
 
 /*
  * One parent connection (one job). Made by sb_enclave_conn_open, freed by

@@ -25,7 +25,6 @@ SB_RESULT sb_enclave_job_io_init(struct sb_enclave_job_io *io, struct sb_enclave
 				 const struct sb_msg_creds *creds, const char *region)
 {
 	struct sb_aws_creds ac;
-	struct sb_buf spki = SB_BUF_INIT(SB_RSA_MAX_SPKI_DER_LEN);
 	sb_result rc;
 
 	memset(io, 0, sizeof(*io));
@@ -39,15 +38,9 @@ SB_RESULT sb_enclave_job_io_init(struct sb_enclave_job_io *io, struct sb_enclave
 		      out);
 	SB_GUARD_GOTO(rc, sb_creds_provider_new_static(&ac, &io->creds), out);
 	/* One key pair and one attestation document for the whole job. */
-	SB_GUARD_GOTO(rc, sb_rsa_key_new(SB_RSA_DEFAULT_BITS, &io->key), out);
-	SB_GUARD_GOTO(rc, sb_rsa_key_public_der(io->key, &spki), out);
-	pthread_mutex_lock(&e->nsm_lock);
-	rc = sb_nsm_attestation(e->nsm, SB_SLICE(NULL, 0), SB_SLICE(NULL, 0), sb_buf_slice(&spki),
-				&io->doc);
-	pthread_mutex_unlock(&e->nsm_lock);
+	rc = sb_enclave_job_key(e, &io->key, &io->doc);
 out:
 	sb_aws_creds_cleanup(&ac);
-	sb_buf_cleanup(&spki);
 	if (!sb_ok(rc))
 		sb_enclave_job_io_cleanup(io);
 	return rc;
@@ -195,7 +188,12 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* sb_job_io.decrypt: the items split into contiguous ranges, one worker each. */
+/*
+ * sb_job_io.decrypt: the first item alone (KMS verifies the job's
+ * attestation document once, and later requests find it verified: a small
+ * job would otherwise have every request verify it at once), then the rest
+ * split into contiguous ranges, one worker each.
+ */
 static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
 {
 	const struct sb_enclave_job_io *io = ctx;
@@ -203,6 +201,13 @@ static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nw = cpus < 1 ? 1 : (size_t)cpus, per, started = 0;
 
+	if (n == 0)
+		return SB_OK_RESULT;
+	SB_GUARD(decrypt_range(io, items, 1));
+	if (!sb_ok(items[0].status) || n == 1)
+		return SB_OK_RESULT; /* a permanent failure: the job stops at the first */
+	items++;
+	n--;
 	nw = nw > MAX_WORKERS ? MAX_WORKERS : nw;
 	nw = nw > n ? n : nw;
 	per = (n + nw - 1) / nw;

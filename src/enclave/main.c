@@ -182,10 +182,13 @@ int main(int argc, char **argv)
 	/* Without an NSM the channel still works; every job then fails clearly. */
 	if (!sb_ok(sb_nsm_open(&enclave.nsm)))
 		sb_log_warn("no NSM: %s", sb_error_describe());
+	else
+		sb_enclave_spare_start(&enclave);
 	if (!sb_ok(signals_setup(&sig_fd)) || !sb_ok(serve(&enclave, port, sig_fd))) {
 		sb_log_error("%s", sb_error_describe());
 		status = 1;
 	}
+	sb_enclave_spare_stop(&enclave);
 	if (sig_fd >= 0)
 		close(sig_fd);
 	sb_nsm_close(enclave.nsm);
