@@ -12,6 +12,13 @@ LS_PIDS=()
 
 ls_die() { echo "local-stack: $*" >&2; exit 1; }
 
+# Checks of an integration test: ok WHAT / bad WHAT count, ls_checks_done
+# prints the tally and fails when any check failed.
+passed=0 failed=0
+ok() { echo "ok: $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL: $1" >&2; failed=$((failed + 1)); }
+ls_checks_done() { echo "${1:+$1: }$passed passed, $failed failed"; [ "$failed" -eq 0 ]; }
+
 # ls_begin: a scratch stack of its own (LS_DIR, state, vsock mapping), all
 # of it stopped and removed when the calling script exits.
 ls_begin() {

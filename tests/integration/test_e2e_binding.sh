@@ -18,9 +18,6 @@ SB=$SB_BIN/sealbid
 . "$SB_SRC/scripts/local-stack.bash"
 ls_begin
 
-passed=0 failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1" >&2; failed=$((failed + 1)); }
 OPERATOR_ARN=arn:aws:iam::$LS_ACCOUNT:role/operator
 mkdir -p "$LS_DIR/out"
 
@@ -230,5 +227,4 @@ leaks=$(grep -lwE '100000|200000|150000|300000' "$LS_DIR"/*.log "$LS_DIR"/*.err 
   "$SEALBID_STATE"/enclaves/*.log 2>/dev/null || true)
 [ -z "$leaks" ] && ok "no bid value in any log or error" || bad "bid values in: $leaks"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+ls_checks_done

@@ -15,9 +15,6 @@ SB=$SB_BIN/sealbid
 . "$SB_SRC/scripts/local-stack.bash"
 ls_begin
 
-passed=0 failed=0
-ok() { echo "ok: $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL: $1" >&2; failed=$((failed + 1)); }
 OPERATOR_ARN=arn:aws:iam::$LS_ACCOUNT:role/operator
 mkdir -p "$LS_DIR/out"
 
@@ -87,5 +84,4 @@ if [ "${rss[large]}" -gt 0 ] && [ "${rss[large]}" -lt 65536 ]; then
   ok "parent peak RSS with the large input under 64 MiB"
 else bad "parent peak RSS with the large input: ${rss[large]} KiB"; fi
 
-echo "test_run_stream: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+ls_checks_done test_run_stream
