@@ -79,6 +79,10 @@ static SB_RESULT receipt_parse(struct sb_slice text, struct receipt *r)
 
 	SB_ENSURE_MSG(text.len <= SB_RECEIPT_MAX, SB_ERR_BAD_RECEIPT, "too large");
 	root = json_loadb((const char *)text.ptr, text.len, JSON_REJECT_DUPLICATES, &err);
+	/* Say why: jansson's text names a duplicated key ("duplicate object key"). */
+	if (root == NULL)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "not valid JSON: %.160s (line %d)",
+				 err.text, err.line);
 	if (!json_is_object(root))
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "not a JSON object");
 	json_object_foreach(root, key, val) {

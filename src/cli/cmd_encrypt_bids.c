@@ -80,9 +80,11 @@ static SB_RESULT encrypt_line(struct sb_kms *kms, const char *key, struct bindin
 	if (b->hash != NULL && sb_trailer_reserved(prop))
 		SB_BAIL_MSG(SB_ERR_BAD_CSV, "line %zu: property ids starting with \"%s\" are reserved",
 			    lineno, SB_TRAILER_PREFIX);
-	if (!sb_ok(sb_amount_parse(amount, &parsed)))
-		SB_BAIL_MSG(SB_ERR_BAD_AMOUNT, "line %zu: %s", lineno,
-			    sb_error_message(SB_ERR_BAD_AMOUNT));
+	if (!sb_ok(sb_amount_parse(amount, &parsed))) {
+		/* The parse's detail says why (never the value); the message is said once. */
+		sb_error_context("line %zu", lineno);
+		return (sb_result){SB_ERR_BAD_AMOUNT};
+	}
 	sb_amount_wipe(&parsed);
 	(void)snprintf(prop_z, sizeof(prop_z), "%.*s", (int)prop.len, (const char *)prop.ptr);
 	SB_GUARD_GOTO(rc, sb_buf_append_slice(out, prop), out);

@@ -172,6 +172,17 @@ static void test_output_manifest_and_pcr_changes(void **state)
 	assert_true(sb_ok(sb_verify_opts_expect_pcr(&o, 0, SB_SLICE(f->m.pcr0, 48))));
 	assert_true(sb_ok(sb_receipt_verify(sb_buf_slice(&f->receipt), sb_slice_str(output),
 					    sb_slice_str(manifest), &o, NULL)));
+	/* Issue 10 item 13: a duplicated key is reported as such, not as "not a JSON object". */
+	assert_int_equal(verify(f, sb_slice_str("{\"version\":1,\"version\":1}"), sb_slice_str(output),
+				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);
+	assert_non_null(strstr(sb_error_detail(), "duplicate object key"));
+	assert_null(strstr(sb_error_detail(), "not a JSON object"));
+	assert_int_equal(verify(f, sb_slice_str("{\"version\":1"), sb_slice_str(output),
+				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);
+	assert_non_null(strstr(sb_error_detail(), "not valid JSON"));
+	assert_int_equal(verify(f, sb_slice_str("[1]"), sb_slice_str(output),
+				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);
+	assert_non_null(strstr(sb_error_detail(), "not a JSON object"));
 	/* Not JSON, wrong version, unknown field. */
 	assert_int_equal(verify(f, sb_slice_str("[]"), sb_slice_str(output),
 				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);
