@@ -193,7 +193,8 @@ bool sb_http_retry_next(struct sb_http_retry *r, struct xfer *x, enum sb_http_cl
 	uint32_t limit, cost;
 
 	*delay_ms = 0;
-	if (cfg->retry_mode == SB_HTTP_RETRY_ADAPTIVE && cls != SB_HTTP_CLASS_PERMANENT)
+	/* Every attempt is a send the limiter measures; only throttles cut its rate. */
+	if (cfg->retry_mode == SB_HTTP_RETRY_ADAPTIVE)
 		rate_update(r, cls == SB_HTTP_CLASS_THROTTLE, sb_time_mono_ns());
 	switch (cls) {
 	case SB_HTTP_CLASS_OK:
