@@ -36,7 +36,7 @@ static const char usage_text[] =
 	"reordered row fail the job. --unbound writes plain AWS-sample ciphertexts, which\n"
 	"the operator can re-run under any manifest (\"binding\": \"none\").\n"
 	"KMS is found as for the AWS CLI (AWS_REGION, AWS_ENDPOINT_URL_KMS, the usual\n"
-	"credentials).\n";
+	"credentials); AWS_RETRY_MODE (standard, adaptive) and AWS_MAX_ATTEMPTS apply.\n";
 
 /* Where the bids are bound: the manifest hash and the party; unbound when hash is NULL. */
 struct binding {
@@ -136,6 +136,8 @@ static SB_RESULT encrypt_file(const char *key, struct binding *b, const char *pa
 	SB_GUARD_GOTO(rc, sb_creds_provider_new_chain(NULL, &creds), done);
 	sb_kms_config_default(&cfg);
 	cfg.creds = creds;
+	/* Retries as the AWS CLI would: AWS_RETRY_MODE, AWS_MAX_ATTEMPTS. */
+	SB_GUARD_GOTO(rc, sb_http_config_apply_env(&cfg.http), done);
 	SB_GUARD_GOTO(rc, sb_kms_new(&cfg, &kms), done);
 	SB_GUARD_GOTO(rc, sb_buf_append_str(out, "[].contract,[].bid\n"), done);
 	rest = sb_buf_slice(&bids);

@@ -46,6 +46,15 @@ if ls_as A "$SB" encrypt-bids --key-id "$K" --unbound "$LS_DIR/bids.csv" >"$LS_D
     || bad "encrypt-bids output: $(cat "$LS_DIR/enc.csv")"
 else bad "encrypt-bids as A: $(cat "$LS_DIR/enc.err")"; fi
 
+# 3b. The SDKs' retry settings: adaptive works, a bad mode is named.
+if AWS_RETRY_MODE=adaptive AWS_MAX_ATTEMPTS=5 ls_as A "$SB" encrypt-bids --key-id "$K" --unbound \
+  "$LS_DIR/bids.csv" >/dev/null 2>"$LS_DIR/enc.err"; then ok "encrypt-bids with AWS_RETRY_MODE=adaptive"
+else bad "adaptive: $(cat "$LS_DIR/enc.err")"; fi
+if AWS_RETRY_MODE=fast ls_as A "$SB" encrypt-bids --key-id "$K" --unbound "$LS_DIR/bids.csv" \
+  >/dev/null 2>"$LS_DIR/enc.err"; then bad "AWS_RETRY_MODE=fast accepted"
+elif grep -q "AWS_RETRY_MODE must be" "$LS_DIR/enc.err"; then ok "bad AWS_RETRY_MODE named"
+else bad "bad AWS_RETRY_MODE: $(cat "$LS_DIR/enc.err")"; fi
+
 # 4. ls_encrypt: no plaintext amount in any command line (a recording AWS CLI shim).
 if ls_have_aws; then
   real_aws=$AWS_CLI
