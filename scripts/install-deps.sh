@@ -18,6 +18,7 @@ PACKAGES=(
   valgrind
   python3 jq procps ncurses-bin
   curl
+  python3-boto3
 )
 
 missing=()
@@ -53,4 +54,23 @@ if ! command -v moto_server >/dev/null 2>&1 && [ ! -x /root/.pyenv/shims/moto_se
   echo "install-deps: installing s3rver into tools/node_modules" >&2
   mkdir -p "$ROOT/tools"
   npm install --silent --no-audit --no-fund --prefix "$ROOT/tools" s3rver >/dev/null
+fi
+
+# The AWS Encryption SDK for JavaScript and the AWS SDK's KMS client, for
+# tests/integration/test_esdk_interop.sh (sealed datasets written and read
+# by AWS's own code), in the same git-ignored tools/node_modules.
+if [ ! -f "$ROOT/tools/node_modules/@aws-crypto/client-node/package.json" ] ||
+   [ ! -f "$ROOT/tools/node_modules/@aws-sdk/client-kms/package.json" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "install-deps: installing nodejs npm (for the AWS Encryption SDK)" >&2
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  echo "install-deps: installing @aws-crypto/client-node@5 into tools/node_modules" >&2
+  mkdir -p "$ROOT/tools"
+  npm install --silent --no-audit --no-fund --prefix "$ROOT/tools" \
+    @aws-crypto/client-node@5 @aws-sdk/client-kms@3 >/dev/null
 fi

@@ -134,12 +134,13 @@ ls_put_policy() {
   fi
 }
 
-# ls_pin_key USER ROLE_ARN MEASUREMENTS.json: USER's key alias/USER gets the
-# policy of `sealbid policy` (Decrypt only for ROLE_ARN from an enclave with
-# those PCRs; USER keeps administering it), put as USER with put-key-policy.
+# ls_pin_key USER ROLE_ARN MEASUREMENTS.json [POLICY_FLAGS...]: USER's key
+# alias/USER gets the policy of `sealbid policy` (Decrypt only for ROLE_ARN
+# from an enclave with those PCRs; USER keeps administering it; flags such as
+# --require-job added), put as USER with put-key-policy.
 ls_pin_key() {
   "$SB_BIN/sealbid" policy --role-arn "$2" --owner "arn:aws:iam::$LS_ACCOUNT:user/$1" \
-    --pcrs "$3" >"$LS_DIR/policy-$1.json" || return 1
+    --pcrs "$3" "${@:4}" >"$LS_DIR/policy-$1.json" || return 1
   ls_put_policy "$1" "alias/$1" "$LS_DIR/policy-$1.json" >/dev/null
 }
 

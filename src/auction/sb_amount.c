@@ -16,7 +16,7 @@ SB_RESULT sb_amount_parse(struct sb_slice text, struct sb_amount *out)
 	SB_ENSURE_REF(out);
 	SB_ENSURE_MSG(text.len > 0, SB_ERR_BAD_AMOUNT, "empty amount");
 	/* Digits plus at most one '.': anything longer has too many digits or is not an amount. */
-	SB_ENSURE_MSG(text.len <= SB_AMOUNT_MAX_DIGITS + 1, SB_ERR_BAD_AMOUNT,
+	SB_ENSURE_MSG(text.len <= SB_AMOUNT_MAX_CHARS, SB_ERR_BAD_AMOUNT,
 		      "amount is longer than %d digits", SB_AMOUNT_MAX_DIGITS);
 	while (i < text.len && is_digit(text.ptr[i]))
 		i++;

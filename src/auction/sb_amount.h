@@ -15,14 +15,14 @@
 #include "common/sb_buf.h"
 
 #define SB_AMOUNT_MAX_DIGITS 64
-#define SB_AMOUNT_MAX_CHARS  SB_AMOUNT_MAX_DIGITS /* kept for callers: the digits array */
+#define SB_AMOUNT_MAX_CHARS  (SB_AMOUNT_MAX_DIGITS + 1) /* the longest text: digits and a '.' */
 
 /* Normalised: no leading zeros in the integer part ("0" kept), no trailing
  * zeros in the fraction; digits[] holds int part then fraction part. */
 struct sb_amount {
 	uint8_t int_len;
 	uint8_t frac_len;
-	char digits[SB_AMOUNT_MAX_CHARS];
+	char digits[SB_AMOUNT_MAX_DIGITS];
 };
 
 SB_RESULT sb_amount_parse(struct sb_slice text, struct sb_amount *out);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sb_file.h"
+
 #include <jansson.h>
 
 #include "aws/sb_ini.h"
@@ -473,6 +475,9 @@ SB_RESULT sb_aws_atomic_open(const char *path, char *tmp, size_t tmp_cap, int *f
 	SB_ENSURE_REF(path);
 	SB_ENSURE_REF(tmp);
 	SB_ENSURE_REF(fd);
+	tmp[0] = '\0';
+	/* Only a regular file or nothing is ever replaced (checked again at commit). */
+	SB_GUARD(sb_file_check_replaceable(path));
 	n = snprintf(tmp, tmp_cap, "%s.tmp.XXXXXX", path);
 	SB_ENSURE_MSG(n > 0 && (size_t)n < tmp_cap, SB_ERR_TOO_LARGE, "path too long");
 	*fd = mkostemp(tmp, O_CLOEXEC);
@@ -491,6 +496,11 @@ SB_RESULT sb_aws_atomic_commit(int fd, const char *tmp, const char *path)
 		int e = errno;
 		(void)unlink(tmp);
 		SB_BAIL_MSG(SB_ERR_IO, "%s: %s", path, strerror(e));
+	}
+	sb_result chk = sb_file_check_replaceable(path);
+	if (!sb_ok(chk)) {
+		(void)unlink(tmp);
+		return chk;
 	}
 	if (rename(tmp, path) != 0) {
 		int e = errno;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/sb_file.h"
 #include "common/sb_parse.h"
 
 struct sb_s3 {
@@ -198,6 +199,43 @@ SB_RESULT sb_s3_get(struct sb_s3 *s3, const char *bucket, const char *key, struc
 	return rc;
 }
 
+SB_RESULT sb_s3_get_range(struct sb_s3 *s3, const char *bucket, const char *key, uint64_t first,
+			  uint64_t last, const char *etag, struct sb_buf *out)
+{
+	struct sb_http_request req = SB_HTTP_REQUEST_INIT;
+	struct sb_http_response resp;
+	char range[64], match[SB_S3_ETAG_MAX + 16];
+	size_t before;
+	sb_result rc;
+
+	SB_ENSURE_REF(out);
+	SB_ENSURE_REF(etag);
+	SB_ENSURE_MSG(first <= last && last - first < SIZE_MAX, SB_ERR_INVALID_ARG, "bad range");
+	SB_ENSURE_MSG(etag[0] != '\0' && strlen(etag) <= SB_S3_ETAG_MAX && strchr(etag, '"') == NULL,
+		      SB_ERR_INVALID_ARG, "bad ETag");
+	(void)snprintf(range, sizeof(range), "Range: bytes=%llu-%llu", (unsigned long long)first,
+		       (unsigned long long)last);
+	(void)snprintf(match, sizeof(match), "If-Match: \"%s\"", etag);
+	before = out->len;
+	sb_http_response_init(&resp);
+	req.method = "GET";
+	req.headers[0] = range;
+	req.headers[1] = match;
+	req.out = out;
+	rc = s3_send(s3, "S3 GetObject", bucket, key, &req, &resp);
+	/* RFC 9110 13.1.1: If-Match fails with 412 when the current ETag differs. */
+	if (!sb_ok(rc) && resp.status == 412)
+		rc = sb_error_recordf(SB_ERR_AWS_CHANGED, SB_HERE,
+				      "s3://%s/%s: its ETag is no longer \"%s\"", bucket, key, etag);
+	else if (sb_ok(rc) && (resp.status != 206 || out->len - before != last - first + 1))
+		rc = sb_error_recordf(SB_ERR_AWS_BAD_RESPONSE, SB_HERE,
+				      "s3://%s/%s: expected 206 with %llu bytes, got %ld with %zu",
+				      bucket, key, (unsigned long long)(last - first + 1),
+				      resp.status, out->len - before);
+	sb_http_response_cleanup(&resp);
+	return rc;
+}
+
 SB_RESULT sb_s3_get_file(struct sb_s3 *s3, const char *bucket, const char *key, const char *path)
 {
 	struct sb_http_request req = SB_HTTP_REQUEST_INIT;
@@ -241,22 +279,17 @@ SB_RESULT sb_s3_put_file(struct sb_s3 *s3, const char *bucket, const char *key,
 {
 	struct sb_http_request req = SB_HTTP_REQUEST_INIT;
 	struct sb_http_response resp;
-	struct stat st;
+	uint64_t size = 0;
 	sb_result rc;
-	int fd;
+	int fd = -1;
 
 	SB_ENSURE_REF(path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	SB_ENSURE_MSG(fd >= 0, errno == ENOENT ? SB_ERR_NOT_FOUND : SB_ERR_IO, "%s: %s", path,
-		      strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		SB_BAIL_MSG(SB_ERR_IO, "%s: not a regular file", path);
-	}
+	/* A regular file only, opened without blocking (a FIFO would wait for a writer). */
+	SB_GUARD(sb_file_open_regular(path, &fd, &size));
 	sb_http_response_init(&resp);
 	req.method = "PUT";
 	req.body_fd = fd;
-	req.body_len = (uint64_t)st.st_size;
+	req.body_len = size;
 	req.content_type = content_type;
 	rc = s3_send(s3, "S3 PutObject", bucket, key, &req, &resp);
 	sb_http_response_cleanup(&resp);

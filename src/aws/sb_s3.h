@@ -53,6 +53,14 @@ SB_RESULT sb_s3_url(const struct sb_s3 *s3, const char *bucket, const char *key,
 
 /* Appends the object to out; SB_ERR_TOO_LARGE past out->max. */
 SB_RESULT sb_s3_get(struct sb_s3 *s3, const char *bucket, const char *key, struct sb_buf *out);
+/*
+ * Appends bytes first..last (inclusive) of the object to out, only if its
+ * ETag is still etag (If-Match): a changed object fails with
+ * SB_ERR_AWS_CHANGED instead of mixing two versions. The answer must be
+ * exactly last - first + 1 bytes.
+ */
+SB_RESULT sb_s3_get_range(struct sb_s3 *s3, const char *bucket, const char *key, uint64_t first,
+			  uint64_t last, const char *etag, struct sb_buf *out);
 /* Streams the object into path (temporary file + rename: never a partial file). */
 SB_RESULT sb_s3_get_file(struct sb_s3 *s3, const char *bucket, const char *key,
 			 const char *path);

@@ -53,4 +53,30 @@ SB_RESULT sb_storage_exists(struct sb_storage *st, const char *uri, bool *exists
 /* Removes the object or file; a missing one is not an error. */
 SB_RESULT sb_storage_delete(struct sb_storage *st, const char *uri);
 
+/*
+ * A streaming reader, so that the parent never holds a whole input:
+ *   file   a regular file only (sb_file_open_regular: no FIFO, device,
+ *          directory or symlink; SB_ERR_NOT_REGULAR), read with read(2) in
+ *          the caller's chunks, each read bounded by SB_STORAGE_READ_MS;
+ *   s3     HeadObject for size and ETag, then ranged GETs of
+ *          SB_STORAGE_RANGE bytes pinned with If-Match to that ETag: an
+ *          object replaced mid-read fails with SB_ERR_AWS_CHANGED.
+ * Memory: at most one range (8 MiB) per S3 reader until it reaches the
+ * end (then none), nothing for files.
+ * The reader borrows st (which must outlive it); close with
+ * sb_storage_close (NULL-safe).
+ */
+#define SB_STORAGE_RANGE   (8u << 20)
+#define SB_STORAGE_READ_MS 60000u
+
+struct sb_storage_reader;
+
+SB_RESULT sb_storage_open(struct sb_storage *st, const char *uri,
+			  struct sb_storage_reader **out);
+/* Fills buf with up to cap bytes, fewer only at the end; *n = 0 at the end. */
+SB_RESULT sb_storage_read(struct sb_storage_reader *r, uint8_t *buf, size_t cap, size_t *n);
+/* The size found at open (the bytes a complete read yields). */
+uint64_t sb_storage_reader_size(const struct sb_storage_reader *r);
+void sb_storage_close(struct sb_storage_reader *r);
+
 #endif

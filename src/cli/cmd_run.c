@@ -1,9 +1,10 @@
 /*
- * sealbid run: the parent side of one job. Fetches every party's input
- * (S3 or files), gets AWS credentials (the usual chain, IMDSv2 on EC2),
+ * sealbid run: the parent side of one job. Opens every party's input
+ * (S3 or regular files) and streams it in chunks, never whole, gets AWS credentials (the usual chain, IMDSv2 on EC2),
  * streams credentials, manifest and inputs to the enclave, and publishes
  * the receipt, then output.csv, only when the whole job succeeded.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "common/sb_encoding.h"
 #include "common/sb_file.h"
 #include "common/sb_parse.h"
+#include "host/sb_publish.h"
 #include "host/sb_runner.h"
 #include "wire/sb_vsock.h"
 
@@ -76,51 +78,53 @@ out:
 	return rc;
 }
 
-static SB_RESULT fetch_inputs(struct sb_storage *st, const struct sb_manifest *m,
-			      struct sb_buf *data, struct sb_runner_input *in)
+/* sb_storage_read in the runner's callback shape. */
+static sb_result read_input(void *ctx, uint8_t *buf, size_t cap, size_t *n)
+{
+	return sb_storage_read(ctx, buf, cap, n);
+}
+
+/*
+ * Opens every party's input before anything is sent, so a missing or
+ * unreadable input fails before the job starts; nothing is read yet.
+ */
+static SB_RESULT open_inputs(struct sb_storage *st, const struct sb_manifest *m,
+			     struct sb_storage_reader **rd, struct sb_runner_input *in)
 {
 	for (size_t i = 0; i < m->nparties; i++) {
-		data[i] = SB_BUF_INIT(SB_JOB_MAX_INPUT);
-		sb_result r = sb_storage_get(st, m->parties[i].input, &data[i]);
+		sb_result r = sb_storage_open(st, m->parties[i].input, &rd[i]);
 		if (!sb_ok(r)) {
 			sb_error_context("input of %s", m->parties[i].name);
 			return r;
 		}
 		in[i].party = m->parties[i].name;
-		in[i].data = sb_buf_slice(&data[i]);
+		in[i].read = read_input;
+		in[i].ctx = rd[i];
 	}
 	return SB_OK_RESULT;
 }
 
 /*
- * Both or neither: the receipt first, then the output (each write is atomic);
- * if the output cannot be written the receipt is taken back, so a reader
- * never finds one without the other.
+ * Unbound inputs ("binding": "none") carry nothing tying them to this job:
+ * whoever holds them can submit them again under another manifest.
  */
-static SB_RESULT publish(struct sb_storage *st, const char *output_uri, struct sb_slice output,
-			 struct sb_slice receipt, struct sb_buf *rec_uri)
+static void warn_unbound(const struct sb_manifest *m)
 {
-	sb_result rc;
-
-	SB_GUARD(receipt_uri(output_uri, rec_uri));
-	SB_GUARD(sb_storage_put(st, sb_buf_cstr(rec_uri), receipt));
-	rc = sb_storage_put(st, output_uri, output);
-	if (!sb_ok(rc)) {
-		char detail[512];
-		(void)snprintf(detail, sizeof(detail), "%s", sb_error_detail());
-		if (!sb_ok(sb_storage_delete(st, sb_buf_cstr(rec_uri))))
-			SB_BAIL_MSG(rc.code, "%s; and the receipt %s could not be removed", detail,
-				    sb_buf_cstr(rec_uri));
-		SB_BAIL_MSG(rc.code, "%s", detail);
-	}
-	return SB_OK_RESULT;
+	if (!sb_manifest_has_unbound(m))
+		return;
+	for (size_t i = 0; i < m->nparties; i++)
+		if (m->parties[i].binding == SB_BINDING_NONE)
+			fprintf(stderr,
+				"sealbid run: warning: party %s's input is unbound (\"binding\": "
+				"\"none\"): the operator can re-run it under other manifests\n",
+				m->parties[i].name);
 }
 
 static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 {
 	struct sb_buf text = SB_BUF_INIT(SB_MANIFEST_MAX_BYTES), out = SB_BUF_INIT(1u << 30),
 		      rec = SB_BUF_INIT(1u << 20), rec_uri = SB_BUF_INIT(4096), hash = SB_BUF_INIT(128);
-	struct sb_buf *data = NULL;
+	struct sb_storage_reader **rd = NULL;
 	struct sb_runner_input *in = NULL;
 	struct sb_storage *st = NULL;
 	struct sb_msg_creds creds;
@@ -130,16 +134,21 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 	sb_msg_creds_init(&creds);
 	SB_GUARD_GOTO(rc, sb_file_read(a->manifest_path, &text), out);
 	SB_GUARD_GOTO(rc, sb_manifest_parse(sb_buf_slice(&text), &m), out);
-	data = calloc(m.nparties, sizeof(*data));
+	warn_unbound(&m);
+	rd = calloc(m.nparties, sizeof(*rd));
 	in = calloc(m.nparties, sizeof(*in));
-	if (data == NULL || in == NULL)
+	if (rd == NULL || in == NULL)
 		SB_FAIL_GOTO(rc, SB_ERR_NOMEM, out);
 	SB_GUARD_GOTO(rc, sb_storage_new(NULL, &st), out);
-	SB_GUARD_GOTO(rc, fetch_inputs(st, &m, data, in), out);
+	SB_GUARD_GOTO(rc, open_inputs(st, &m, rd, in), out);
+	/* An output that could never be written fails before the job, not after. */
+	SB_GUARD_GOTO(rc, receipt_uri(m.output, &rec_uri), out);
+	SB_GUARD_GOTO(rc, sb_publish_check(m.output, sb_buf_cstr(&rec_uri)), out);
 	SB_GUARD_GOTO(rc, get_creds(&creds), out);
 	SB_GUARD_GOTO(rc, sb_runner_run(&a->ro, &creds, sb_buf_slice(&text), in, m.nparties, &out,
 					&rec), out);
-	SB_GUARD_GOTO(rc, publish(st, m.output, sb_buf_slice(&out), sb_buf_slice(&rec), &rec_uri),
+	SB_GUARD_GOTO(rc, sb_publish_pair(st, m.output, sb_buf_cstr(&rec_uri), sb_buf_slice(&out),
+					  sb_buf_slice(&rec)),
 		      out);
 	SB_GUARD_GOTO(rc, sb_hex_encode(SB_SLICE(m.hash, sizeof(m.hash)), &hash), out);
 	if (a->json)
@@ -147,13 +156,15 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 				   "{\"job_id\":\"%s\",\"manifest_sha384\":\"%s\",\"output\":\"%s\","
 				   "\"receipt\":\"%s\"}\n",
 				   m.job_id, sb_buf_cstr(&hash), m.output, sb_buf_cstr(&rec_uri));
-	else
-		rc = sb_buf_printf(summary, "job %s done: wrote %s and %s\n%s", m.job_id, m.output,
-				   sb_buf_cstr(&rec_uri), sb_buf_cstr(&out));
+	else if (printf("job %s done: wrote %s and %s\n", m.job_id, m.output,
+			sb_buf_cstr(&rec_uri)) < 0 ||
+		 fwrite(out.data, 1, out.len, stdout) != out.len)
+		/* Published already; printed directly so the output is not copied again. */
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_IO, out, "stdout: %s", strerror(errno));
 out:
-	for (size_t i = 0; data != NULL && i < m.nparties; i++)
-		sb_buf_cleanup(&data[i]);
-	free(data);
+	for (size_t i = 0; rd != NULL && i < m.nparties; i++)
+		sb_storage_close(rd[i]);
+	free(rd);
 	free(in);
 	sb_storage_free(st);
 	sb_msg_creds_cleanup(&creds);

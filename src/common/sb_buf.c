@@ -70,8 +70,9 @@ void sb_buf_cleanup(struct sb_buf *b)
 		return;
 	if (b->data != NULL) {
 		if (b->secret)
-			sb_wipe(b->data, b->cap);
-		free(b->data);
+			sb_secret_free(b->data, b->cap);
+		else
+			free(b->data);
 	}
 	b->data = NULL;
 	b->len = 0;
@@ -86,6 +87,16 @@ void sb_buf_reset(struct sb_buf *b)
 		b->data[0] = 0;
 	}
 	b->len = 0;
+}
+
+void sb_buf_truncate(struct sb_buf *b, size_t n)
+{
+	if (b == NULL || n >= b->len)
+		return;
+	if (b->secret)
+		sb_wipe(b->data + n, b->len - n);
+	b->len = n;
+	b->data[n] = 0;
 }
 
 SB_RESULT sb_buf_reserve(struct sb_buf *b, size_t extra)
@@ -109,13 +120,18 @@ SB_RESULT sb_buf_reserve(struct sb_buf *b, size_t extra)
 	if (newcap > b->max + 1)
 		newcap = b->max + 1;
 	if (b->secret) {
-		/* Never realloc a secret: the old block would be freed unwiped. */
-		p = malloc(newcap);
-		SB_ENSURE(p != NULL, SB_ERR_NOMEM);
+		/* Never realloc a secret: the old block would be freed unwiped. Its
+		 * pages are left out of core dumps (sb_secret_alloc). */
+		void *mem;
+		size_t mapped;
+		/* Use the whole pages, but cap stays <= max + 1 (sb_secret_free
+		 * unmaps every page whatever the cap). */
+		SB_GUARD(sb_secret_alloc(newcap, &mem, &mapped));
+		p = mem;
+		newcap = mapped < b->max + 1 ? mapped : b->max + 1;
 		if (b->data != NULL) {
 			memcpy(p, b->data, b->len);
-			sb_wipe(b->data, b->cap);
-			free(b->data);
+			sb_secret_free(b->data, b->cap);
 		}
 	} else {
 		p = realloc(b->data, newcap);

@@ -55,6 +55,8 @@ void sb_buf_init_secret(struct sb_buf *b, size_t max);
 void sb_buf_cleanup(struct sb_buf *b);
 /* len = 0, memory kept (wiped if secret). */
 void sb_buf_reset(struct sb_buf *b);
+/* Drops everything after the first n bytes (n <= len; a larger n is ignored). */
+void sb_buf_truncate(struct sb_buf *b, size_t n);
 SB_RESULT sb_buf_reserve(struct sb_buf *b, size_t extra);
 SB_RESULT sb_buf_append(struct sb_buf *b, const void *p, size_t n);
 SB_RESULT sb_buf_append_slice(struct sb_buf *b, struct sb_slice s);

@@ -56,12 +56,20 @@ SB_RESULT sb_base64_encode(struct sb_slice in, struct sb_buf *out)
 
 SB_RESULT sb_base64_decode(struct sb_slice in, struct sb_buf *out)
 {
-	size_t i, start;
+	size_t i, start, reserve = 0;
 
 	SB_ENSURE_REF(out);
 	SB_ENSURE_MSG(in.len % 4 == 0, SB_ERR_BAD_BASE64, "length %zu is not a multiple of 4",
 		      in.len);
-	SB_GUARD(sb_buf_reserve(out, in.len / 4 * 3));
+	/* Reserve the decoded size, padding taken off: reserving len/4*3 would
+	 * refuse a maximal input whose last group is padded (4096 bytes encode
+	 * to 5464 characters, 4098 before the two '=' are subtracted). A
+	 * misplaced '=' is still caught by the loop below. */
+	if (in.len >= 4) {
+		reserve = in.len / 4 * 3;
+		reserve -= (size_t)(in.ptr[in.len - 1] == '=') + (size_t)(in.ptr[in.len - 2] == '=');
+	}
+	SB_GUARD(sb_buf_reserve(out, reserve));
 	start = out->len;
 	for (i = 0; i < in.len; i += 4) {
 		int v[4];

@@ -23,4 +23,23 @@ void sb_free_secret(void *p, size_t n);
 SB_RESULT sb_add_size(size_t a, size_t b, size_t *out);
 SB_RESULT sb_mul_size(size_t a, size_t b, size_t *out);
 
+/*
+ * Secret memory: whole pages of their own (an anonymous private mapping),
+ * excluded from core dumps (MADV_DONTDUMP), so a crash or gcore of the
+ * process does not write keys or plaintext to disk. *out_cap receives n
+ * rounded up to the page size (> 0). Caller frees with sb_secret_free.
+ */
+SB_RESULT sb_secret_alloc(size_t n, void **out, size_t *out_cap);
+/* Wipes the first n bytes (those ever written) and unmaps every page of
+ * the allocation; n is at most sb_secret_alloc's *out_cap. NULL-safe. */
+void sb_secret_free(void *p, size_t n);
+
+/*
+ * Makes this process non-dumpable (prctl PR_SET_DUMPABLE 0): no core file,
+ * no ptrace attach or /proc/PID/mem read by other processes of the same
+ * user (its /proc files become root-owned). Called first thing by every
+ * binary that holds secrets (sealbid-enclave, sealbid-kms).
+ */
+SB_RESULT sb_process_protect(void);
+
 #endif

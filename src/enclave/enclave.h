@@ -30,6 +30,9 @@ struct sb_enclave {
 	const char *kms_endpoint;
 	uint32_t kms_proxy_cid;
 	uint32_t kms_proxy_port;
+	/* Channel deadlines (--hello-timeout, --idle-timeout); 0 = the server's defaults. */
+	uint32_t hello_timeout_ms;
+	uint32_t idle_timeout_ms;
 	struct sb_nsm *nsm; /* NULL when there is none: jobs then fail clearly */
 	pthread_mutex_t nsm_lock;
 	/* Job threads still running; main waits for them before freeing the server. */

@@ -129,26 +129,24 @@ static void consume_input(struct sb_enclave_run *run, struct job_item *it)
 
 static void finish(struct sb_enclave_run *run, uint32_t req_id)
 {
-	struct sb_buf output = SB_BUF_INIT(1u << 30), receipt = SB_BUF_INIT(1u << 20),
-		      result = SB_BUF_INIT(1u << 31);
+	struct sb_buf output = SB_BUF_INIT(SB_MSG_RESULT_OUTPUT_MAX),
+		      receipt = SB_BUF_INIT(1u << 20);
 	sb_result r = run->failure;
+
 
 	if (sb_ok(r))
 		r = sb_job_finish(run->job, &output, &receipt);
 	if (sb_ok(r))
-		r = sb_msg_result_append(&result, sb_buf_slice(&output), sb_buf_slice(&receipt));
+		r = sb_server_post_result(run->server, run->conn_id, req_id, sb_buf_slice(&output),
+					  sb_buf_slice(&receipt));
 	if (!sb_ok(r)) {
 		fail(run, r);
 		answer_error(run, req_id);
 	} else {
 		sb_log_info("job %s: done", sb_job_manifest(run->job)->job_id);
-		if (!sb_ok(sb_server_post(run->server, run->conn_id, req_id, SB_MSG_RESULT,
-					  sb_buf_slice(&result))))
-			sb_log_warn("job: could not post the result: %s", sb_error_describe());
 	}
 	sb_buf_cleanup(&output);
 	sb_buf_cleanup(&receipt);
-	sb_buf_cleanup(&result);
 }
 
 static void *job_thread(void *arg)

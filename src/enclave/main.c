@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/sb_log.h"
+#include "common/sb_mem.h"
 #include "common/sb_parse.h"
 #include "enclave/enclave.h"
 #include "wire/sb_vsock.h"
@@ -24,6 +25,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sealbid-enclave [--port P] [--kms-endpoint URL] [--kms-proxy-port P]\n"
+		   "                       [--hello-timeout MS] [--idle-timeout MS]\n"
 		   "\n"
 		   "Serves the sealbid parent<->enclave channel on vsock port P (default %u).\n"
 		   "With SEALBID_VSOCK_DIR set, listens on the Unix socket\n"
@@ -31,13 +33,17 @@ static void usage(FILE *f)
 		   "KMS is reached through the parent's proxy on vsock port %u of CID %u;\n"
 		   "its URL is https://kms.<manifest region>.amazonaws.com unless the image's\n"
 		   "configuration sets --kms-endpoint (local stacks).\n"
+		   "A connection must send Hello within --hello-timeout ms (default %u) and,\n"
+		   "with no job running, is closed after --idle-timeout ms without a\n"
+		   "message (default %u); past 64 connections a new one is told \"enclave busy\".\n"
 		   "Logging: SEALBID_LOG=error|warn|info|debug.\n",
-		   SB_VSOCK_DEFAULT_PORT, SB_ENCLAVE_KMS_PROXY_PORT, SB_ENCLAVE_KMS_PROXY_CID);
+		   SB_VSOCK_DEFAULT_PORT, SB_ENCLAVE_KMS_PROXY_PORT, SB_ENCLAVE_KMS_PROXY_CID,
+		   SB_SERVER_DEFAULT_HELLO_MS, SB_SERVER_DEFAULT_IDLE_MS);
 }
 
-static int port_arg(const char *name, const char *v, uint32_t *out)
+static int u32_arg(const char *name, const char *v, uint32_t max, uint32_t *out)
 {
-	if (sb_ok(sb_parse_u32_str(v, 1, UINT32_MAX - 1, out)))
+	if (sb_ok(sb_parse_u32_str(v, 1, max, out)))
 		return 0;
 	fprintf(stderr, "sealbid-enclave: %s: %s\n", name, sb_error_describe());
 	return EXIT_USAGE;
@@ -52,12 +58,23 @@ static int parse_args(int argc, char **argv, uint32_t *port, struct sb_enclave *
 			return -1;
 		}
 		if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-			if (port_arg("--port", argv[++i], port) != 0)
+			if (u32_arg("--port", argv[++i], UINT32_MAX - 1, port) != 0)
 				return EXIT_USAGE;
 			continue;
 		}
 		if (strcmp(argv[i], "--kms-proxy-port") == 0 && i + 1 < argc) {
-			if (port_arg("--kms-proxy-port", argv[++i], &e->kms_proxy_port) != 0)
+			if (u32_arg("--kms-proxy-port", argv[++i], UINT32_MAX - 1,
+				    &e->kms_proxy_port) != 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		if (strcmp(argv[i], "--hello-timeout") == 0 && i + 1 < argc) {
+			if (u32_arg("--hello-timeout", argv[++i], 3600000, &e->hello_timeout_ms) != 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		if (strcmp(argv[i], "--idle-timeout") == 0 && i + 1 < argc) {
+			if (u32_arg("--idle-timeout", argv[++i], 86400000, &e->idle_timeout_ms) != 0)
 				return EXIT_USAGE;
 			continue;
 		}
@@ -108,6 +125,8 @@ static SB_RESULT serve(struct sb_enclave *enclave, uint32_t port, int sig_fd)
 		.app = enclave,
 		.conn_open = sb_enclave_conn_open,
 		.conn_close = sb_enclave_conn_close,
+		.hello_timeout_ms = enclave->hello_timeout_ms,
+		.idle_timeout_ms = enclave->idle_timeout_ms,
 	};
 	struct sb_server *srv = NULL;
 	struct sb_server_stats st;
@@ -151,6 +170,11 @@ int main(int argc, char **argv)
 	int r;
 
 	sb_log_init("sealbid-enclave");
+	/* Before any secret exists: no core dump, no same-user ptrace or /proc/PID/mem. */
+	if (!sb_ok(sb_process_protect())) {
+		sb_log_error("%s", sb_error_describe());
+		return 1;
+	}
 	enclave_init(&enclave);
 	r = parse_args(argc, argv, &port, &enclave);
 	if (r != 0)

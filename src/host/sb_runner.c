@@ -41,48 +41,109 @@ __attribute__((format(printf, 2, 3))) static void progress(const struct sb_runne
 	o->progress(o->progress_ctx, line);
 }
 
+/* Sending side of one job's inputs: the window and the chunk buffers. */
+struct input_stream {
+	struct sb_wire_client *c;
+	int ack_ms;     /* an ack comes once the enclave consumed the chunk (KMS calls) */
+	size_t unacked; /* Input frames sent and not yet acknowledged */
+	struct sb_buf msg, cur, next;
+};
+
+/* Takes one acknowledgement (or the Error that drops the job). */
+static SB_RESULT take_ack(struct input_stream *s)
+{
+	struct sb_wire_response resp;
+	sb_result rc;
+
+	sb_wire_response_init(&resp);
+	SB_GUARD_GOTO(rc, sb_wire_client_recv(s->c, s->ack_ms, &resp), out);
+	SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+	if (resp.type != SB_MSG_INPUT)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_FRAME, out, "expected an Input acknowledgement");
+	s->unacked--;
+out:
+	sb_wire_response_cleanup(&resp);
+	return rc;
+}
+
+/* Reads up to one chunk into b (reset first). */
+static SB_RESULT read_chunk(const struct sb_runner_input *in, struct sb_buf *b)
+{
+	size_t n = 0;
+
+	sb_buf_reset(b);
+	SB_GUARD(sb_buf_reserve(b, SB_RUNNER_CHUNK));
+	SB_GUARD(in->read(in->ctx, sb_buf_tail(b), SB_RUNNER_CHUNK, &n));
+	SB_ENSURE_MSG(n <= SB_RUNNER_CHUNK, SB_ERR_INTERNAL, "reader overran its buffer");
+	return sb_buf_commit(b, n);
+}
+
+/*
+ * One party: reads a chunk ahead so the last one carries the LAST flag
+ * (an empty input is one empty, last chunk), and waits for an ack before
+ * exceeding the window.
+ */
+static SB_RESULT send_party(struct input_stream *s, const struct sb_runner_input *in,
+			    uint64_t *total)
+{
+	uint32_t seq = 0, id;
+	bool last;
+
+	SB_ENSURE_MSG(in->read != NULL, SB_ERR_NULL, "input of %s has no reader", in->party);
+	SB_GUARD(read_chunk(in, &s->cur));
+	do {
+		last = s->cur.len < SB_RUNNER_CHUNK;
+		if (!last) {
+			SB_GUARD(read_chunk(in, &s->next));
+			last = s->next.len == 0;
+		}
+		while (s->unacked >= SB_MSG_INPUT_WINDOW)
+			SB_GUARD(take_ack(s));
+		sb_buf_reset(&s->msg);
+		SB_GUARD(sb_msg_input_append(&s->msg, in->party, seq++, last, sb_buf_slice(&s->cur)));
+		SB_GUARD(sb_wire_client_send(s->c, SB_MSG_INPUT, sb_buf_slice(&s->msg), &id));
+		s->unacked++;
+		*total += s->cur.len;
+		struct sb_buf t = s->cur;
+		s->cur = s->next;
+		s->next = t;
+	} while (!last);
+	return SB_OK_RESULT;
+}
+
 static SB_RESULT send_inputs(struct sb_wire_client *c, const struct sb_runner_opts *o,
 			     const struct sb_runner_input *in, size_t n)
 {
-	struct sb_buf msg = SB_BUF_INIT(SB_RUNNER_CHUNK + 128);
-	struct sb_wire_response resp;
-	size_t sent = 0;
+	struct input_stream s = {.c = c,
+				 .ack_ms = o->job_ms > 0 ? (int)o->job_ms : -1,
+				 .msg = SB_BUF_INIT(SB_RUNNER_CHUNK + 128),
+				 .cur = SB_BUF_INIT(SB_RUNNER_CHUNK),
+				 .next = SB_BUF_INIT(SB_RUNNER_CHUNK)};
 	sb_result rc = SB_OK_RESULT;
 
-	sb_wire_response_init(&resp);
 	for (size_t i = 0; i < n; i++) {
-		uint32_t seq = 0;
-		size_t off = 0;
-		do {
-			size_t len = in[i].data.len - off;
-			len = len > SB_RUNNER_CHUNK ? SB_RUNNER_CHUNK : len;
-			bool last = off + len == in[i].data.len;
-			uint32_t id;
-			sb_buf_reset(&msg);
-			SB_GUARD_GOTO(rc, sb_msg_input_append(&msg, in[i].party, seq++, last,
-							      SB_SLICE(in[i].data.ptr + off, len)),
-				      out);
-			SB_GUARD_GOTO(rc, sb_wire_client_send(c, SB_MSG_INPUT, sb_buf_slice(&msg), &id),
-				      out);
-			sent++;
-			off += len;
-		} while (off < in[i].data.len);
-		progress(o, "sent %s's input (%zu bytes)", in[i].party, in[i].data.len);
+		uint64_t total = 0;
+		rc = send_party(&s, &in[i], &total);
+		if (!sb_ok(rc)) {
+			sb_error_context("input of %s", in[i].party);
+			goto out;
+		}
+		progress(o, "sent %s's input (%llu bytes)", in[i].party, (unsigned long long)total);
 	}
-	/* Every chunk is acknowledged (or refused) in turn. */
-	while (sent-- > 0) {
-		SB_GUARD_GOTO(rc, sb_wire_client_recv(c, -1, &resp), out);
-		SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
-	}
+	/* The rest of the window is acknowledged (or refused) in turn. */
+	while (s.unacked > 0)
+		SB_GUARD_GOTO(rc, take_ack(&s), out);
 out:
-	sb_wire_response_cleanup(&resp);
-	sb_buf_cleanup(&msg);
+	sb_buf_cleanup(&s.msg);
+	sb_buf_cleanup(&s.cur);
+	sb_buf_cleanup(&s.next);
 	return rc;
 }
 
 static SB_RESULT run_job(struct sb_wire_client *c, const struct sb_runner_opts *o,
 			 const struct sb_msg_creds *creds, struct sb_slice manifest,
-			 const struct sb_runner_input *in, size_t n, struct sb_buf *result)
+			 const struct sb_runner_input *in, size_t n, struct sb_buf *parts,
+			 struct sb_buf *result)
 {
 	struct sb_buf msg = SB_BUF_INIT_SECRET(4 * SB_MSG_CRED_FIELD_MAX + 64);
 	struct sb_wire_response resp;
@@ -99,8 +160,15 @@ static SB_RESULT run_job(struct sb_wire_client *c, const struct sb_runner_opts *
 	SB_GUARD_GOTO(rc, send_inputs(c, o, in, n), out);
 	progress(o, "all inputs sent; the enclave is decrypting and computing");
 	SB_GUARD_GOTO(rc, sb_wire_client_send(c, SB_MSG_END_INPUTS, SB_SLICE(NULL, 0), &id), out);
-	SB_GUARD_GOTO(rc, sb_wire_client_wait(c, id, (int)o->job_ms, &resp), out);
-	SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+	for (;;) {
+		SB_GUARD_GOTO(rc, sb_wire_client_wait(c, id, (int)o->job_ms, &resp), out);
+		SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+		if (resp.type != SB_MSG_RESULT_PART)
+			break;
+		SB_GUARD_GOTO(rc, sb_buf_append_slice(parts, sb_buf_slice(&resp.payload)), out);
+		sb_wire_response_cleanup(&resp);
+		sb_wire_response_init(&resp);
+	}
 	SB_ENSURE_MSG(resp.type == SB_MSG_RESULT, SB_ERR_BAD_FRAME, "expected a Result");
 	sb_buf_move(result, &resp.payload);
 out:
@@ -114,19 +182,25 @@ SB_RESULT sb_runner_run(const struct sb_runner_opts *o, const struct sb_msg_cred
 			size_t ninputs, struct sb_buf *output, struct sb_buf *receipt)
 {
 	struct sb_wire_client *c = NULL;
-	struct sb_buf result = SB_BUF_INIT(0);
+	struct sb_buf result = SB_BUF_INIT(0), parts = SB_BUF_INIT(SB_MSG_RESULT_OUTPUT_MAX);
 	struct sb_slice out_s, rec_s;
+	size_t had = output != NULL ? output->len : 0;
 	sb_result rc;
 
 	SB_ENSURE(o != NULL && creds != NULL && output != NULL && receipt != NULL, SB_ERR_NULL);
 	SB_GUARD(connect_with_backoff(o, 30000, &c));
-	SB_GUARD_GOTO(rc, run_job(c, o, creds, manifest, inputs, ninputs, &result), out);
+	SB_GUARD_GOTO(rc, run_job(c, o, creds, manifest, inputs, ninputs, &parts, &result), out);
 	SB_GUARD_GOTO(rc, sb_msg_result_parse(sb_buf_slice(&result), &out_s, &rec_s), out);
+	if (parts.len + out_s.len > SB_MSG_RESULT_OUTPUT_MAX)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_TOO_LARGE, out, "the enclave's output.csv is over %u bytes",
+				 SB_MSG_RESULT_OUTPUT_MAX);
+	SB_GUARD_GOTO(rc, sb_buf_append_slice(output, sb_buf_slice(&parts)), out);
 	SB_GUARD_GOTO(rc, sb_buf_append_slice(output, out_s), out);
 	rc = sb_buf_append_slice(receipt, rec_s);
-	if (!sb_ok(rc))
-		sb_buf_reset(output);
 out:
+	if (!sb_ok(rc))
+		sb_buf_truncate(output, had); /* nothing appended on failure */
+	sb_buf_cleanup(&parts);
 	sb_buf_cleanup(&result);
 	sb_wire_client_free(c);
 	return rc;

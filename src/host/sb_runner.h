@@ -4,6 +4,11 @@
  * SetCredentials, BeginJob(manifest), every party's input in chunks, and
  * EndInputs, whose answer is the Result (output.csv + receipt) or an Error.
  * The parent only relays: it never sees a plaintext bid.
+ *
+ * Inputs are streamed: each party's chunks are pulled from its read
+ * callback as they are sent, and at most SB_MSG_INPUT_WINDOW Input frames
+ * are unacknowledged at any time (the 17th waits for an ack), so the
+ * parent holds O(chunk * window) bytes whatever the size of an input.
  */
 #ifndef SB_RUNNER_H
 #define SB_RUNNER_H
@@ -15,16 +20,23 @@
 
 #define SB_RUNNER_CHUNK (256u << 10)
 
+/*
+ * Fills buf with up to cap bytes of the input, fewer only at its end
+ * (*n = 0 there). sb_storage_read has this shape.
+ */
+typedef sb_result (*sb_runner_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *n);
+
 struct sb_runner_input {
-	const char *party;   /* borrowed */
-	struct sb_slice data; /* borrowed: the party's file as fetched */
+	const char *party;      /* borrowed */
+	sb_runner_read_fn read; /* the party's input, from its start */
+	void *ctx;              /* borrowed, passed to read */
 };
 
 struct sb_runner_opts {
 	uint32_t cid;
 	uint32_t port;
 	uint32_t connect_ms; /* how long to retry connecting (enclave booting) */
-	uint32_t job_ms;     /* how long to wait for the result */
+	uint32_t job_ms;     /* how long to wait for the result, and for each Input's ack */
 	void (*progress)(void *ctx, const char *line); /* optional */
 	void *progress_ctx;
 };

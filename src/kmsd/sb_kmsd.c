@@ -34,6 +34,16 @@ static const struct {
 	{SB_ERR_BAD_JSON, "SerializationException", 400},
 	{SB_ERR_BAD_UTF8, "SerializationException", 400},
 	{SB_ERR_TOO_LARGE, "ValidationException", 413},
+	{SB_ERR_KMS_DISABLED, "DisabledException", 400},
+	/* KMS's Smithy model: DryRunOperationException "smithy.api#httpError": 412. */
+	{SB_ERR_KMS_DRY_RUN, "DryRunOperationException", 412},
+	{SB_ERR_KMS_INVALID_MARKER, "InvalidMarkerException", 400},
+	{SB_ERR_KMS_INVALID_KEY_USAGE, "InvalidKeyUsageException", 400},
+	{SB_ERR_KMS_UNSUPPORTED, "UnsupportedOperationException", 400},
+	{SB_ERR_KMS_TAG, "TagException", 400},
+	{SB_ERR_KMS_LIMIT_EXCEEDED, "LimitExceededException", 400},
+	{SB_ERR_KMS_INVALID_GRANT_ID, "InvalidGrantIdException", 400},
+	{SB_ERR_KMS_INVALID_GRANT_TOKEN, "InvalidGrantTokenException", 400},
 };
 
 const char *sb_kmsd_error_type(int code, unsigned *status)

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "common/sb_log.h"
@@ -80,7 +81,8 @@ static void free_body(void *cls)
 	free(b);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, struct sb_kmsd_response *resp)
+static enum MHD_Result send_response(struct MHD_Connection *conn, struct sb_kmsd_response *resp,
+				     bool close)
 {
 	struct sb_buf *owned = malloc(sizeof(*owned));
 	struct MHD_Response *r;
@@ -102,6 +104,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct sb_kmsd
 	(void)MHD_add_response_header(r, "Content-Type", "application/x-amz-json-1.1");
 	if (sb_ok(sb_kblob_key_id_new(rid)))
 		(void)MHD_add_response_header(r, "x-amzn-RequestId", rid);
+	if (close)
+		(void)MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -132,7 +136,65 @@ static enum MHD_Result dispatch(struct sb_kmsd_http *s, struct MHD_Connection *c
 		};
 		sb_kmsd_handle(s->kmsd, &req, &resp);
 	}
-	ret = send_response(conn, &resp);
+	ret = send_response(conn, &resp, false);
+	sb_kmsd_response_cleanup(&resp);
+	return ret;
+}
+
+struct framing_walk {
+	const char *length; /* the first Content-Length value */
+	bool conflict;      /* another Content-Length with a different value */
+	bool chunked;       /* a Transfer-Encoding as well */
+};
+
+static enum MHD_Result check_framing_header(void *cls, enum MHD_ValueKind kind, const char *key,
+					    const char *value)
+{
+	struct framing_walk *w = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		w->chunked = true;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+		return MHD_YES;
+	if (w->length == NULL)
+		w->length = value != NULL ? value : "";
+	else if (value == NULL || strcmp(w->length, value) != 0)
+		w->conflict = true;
+	return MHD_YES;
+}
+
+/*
+ * RFC 9112 §6.3: "If a message is received without Transfer-Encoding and
+ * with either multiple Content-Length header fields having differing
+ * field-values or a single Content-Length header field having an invalid
+ * value, then the message framing is invalid and the recipient MUST treat
+ * it as an unrecoverable error ... the server MUST respond with a 400 (Bad
+ * Request) status code and then close the connection." libmicrohttpd keeps
+ * every header line and frames the body by one of them, so the check is
+ * ours. A request with both Transfer-Encoding and Content-Length (§6.1: a
+ * server "MAY reject") is refused the same way: either is a smuggling vector.
+ */
+static bool framing_ok(struct MHD_Connection *conn)
+{
+	struct framing_walk w = {0};
+
+	(void)MHD_get_connection_values(conn, MHD_HEADER_KIND, check_framing_header, &w);
+	return !w.conflict && !(w.chunked && w.length != NULL);
+}
+
+static enum MHD_Result refuse_framing(struct MHD_Connection *conn)
+{
+	struct sb_kmsd_response resp;
+	enum MHD_Result ret;
+
+	sb_kmsd_response_init(&resp);
+	(void)sb_error_recordf(SB_ERR_KMS_VALIDATION, SB_HERE,
+			       "conflicting Content-Length or Transfer-Encoding headers");
+	sb_log_warn("refusing a request: %s", sb_error_describe());
+	sb_kmsd_error_response(SB_ERR_KMS_VALIDATION, &resp);
+	resp.status = 400;
+	ret = send_response(conn, &resp, true);
 	sb_kmsd_response_cleanup(&resp);
 	return ret;
 }
@@ -144,6 +206,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct request_state *st = *con_cls;
 
 	(void)version;
+	if (st == NULL && !framing_ok(conn))
+		return refuse_framing(conn);
 	if (st == NULL) {
 		st = calloc(1, sizeof(*st));
 		if (st == NULL)
@@ -179,11 +243,41 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-SB_RESULT sb_kmsd_http_start(struct sb_kmsd *kmsd, const char *host, uint16_t port,
-			     unsigned threads, struct sb_kmsd_http **out)
+static SB_RESULT limits_resolve(const struct sb_kmsd_http_limits *in,
+				struct sb_kmsd_http_limits *out)
+{
+	struct sb_kmsd_http_limits d = {SB_KMSD_HTTP_DEFAULT_THREADS, SB_KMSD_HTTP_DEFAULT_IDLE_S,
+					SB_KMSD_HTTP_DEFAULT_CONNECTIONS,
+					SB_KMSD_HTTP_DEFAULT_PER_IP};
+
+	if (in != NULL) {
+		d.threads = in->threads != 0 ? in->threads : d.threads;
+		d.idle_timeout_s = in->idle_timeout_s != 0 ? in->idle_timeout_s : d.idle_timeout_s;
+		d.max_connections = in->max_connections != 0 ? in->max_connections
+							      : d.max_connections;
+		d.max_per_ip = in->max_per_ip != 0 ? in->max_per_ip : d.max_per_ip;
+	}
+	if (d.max_per_ip > d.max_connections)
+		d.max_per_ip = d.max_connections;
+	SB_ENSURE_MSG(d.threads >= 1 && d.threads <= 64, SB_ERR_INVALID_ARG, "threads: 1..64");
+	SB_ENSURE_MSG(d.idle_timeout_s <= 3600, SB_ERR_INVALID_ARG, "idle timeout: 1..3600 s");
+	SB_ENSURE_MSG(d.max_connections <= 16384, SB_ERR_INVALID_ARG,
+		      "max connections: 1..16384");
+	/* libmicrohttpd splits the limit among the pool's threads. */
+	SB_ENSURE_MSG(d.max_connections >= d.threads, SB_ERR_INVALID_ARG,
+		      "max connections (%u) below the thread count (%u)", d.max_connections,
+		      d.threads);
+	*out = d;
+	return SB_OK_RESULT;
+}
+
+SB_RESULT sb_kmsd_http_start_limits(struct sb_kmsd *kmsd, const char *host, uint16_t port,
+				    const struct sb_kmsd_http_limits *limits,
+				    struct sb_kmsd_http **out)
 {
 	struct sb_kmsd_http *s;
 	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons(port)};
+	struct sb_kmsd_http_limits l = {0};
 	const union MHD_DaemonInfo *info;
 
 	SB_ENSURE_REF(kmsd);
@@ -191,15 +285,21 @@ SB_RESULT sb_kmsd_http_start(struct sb_kmsd *kmsd, const char *host, uint16_t po
 	SB_ENSURE_REF(out);
 	SB_ENSURE_MSG(inet_pton(AF_INET, host, &addr.sin_addr) == 1, SB_ERR_INVALID_ARG,
 		      "listen address must be an IPv4 address");
-	SB_ENSURE(threads >= 1 && threads <= 64, SB_ERR_INVALID_ARG);
+	SB_GUARD(limits_resolve(limits, &l));
 	SB_GUARD(sb_calloc(1, sizeof(*s), (void **)&s));
 	s->kmsd = kmsd;
+	/* MHD_OPTION_CONNECTION_TIMEOUT closes a connection after that many
+	 * seconds without traffic, headers half sent included: a slowloris
+	 * client that stalls loses its slot. The two limits cap what trickling
+	 * clients can hold at once, per address and in all. */
 	s->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, port, NULL,
 		NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		NULL, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)(128 * 1024), MHD_OPTION_END);
+		MHD_OPTION_THREAD_POOL_SIZE, l.threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		NULL, MHD_OPTION_CONNECTION_TIMEOUT, l.idle_timeout_s,
+		MHD_OPTION_CONNECTION_LIMIT, l.max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, l.max_per_ip,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
 	if (s->daemon == NULL) {
 		free(s);
 		SB_BAIL_MSG(SB_ERR_IO, "cannot listen on %s:%u", host, (unsigned)port);
@@ -208,6 +308,15 @@ SB_RESULT sb_kmsd_http_start(struct sb_kmsd *kmsd, const char *host, uint16_t po
 	s->port = info != NULL ? info->port : port;
 	*out = s;
 	return SB_OK_RESULT;
+}
+
+SB_RESULT sb_kmsd_http_start(struct sb_kmsd *kmsd, const char *host, uint16_t port,
+			     unsigned threads, struct sb_kmsd_http **out)
+{
+	struct sb_kmsd_http_limits l = {.threads = threads};
+
+	SB_ENSURE(threads >= 1 && threads <= 64, SB_ERR_INVALID_ARG);
+	return sb_kmsd_http_start_limits(kmsd, host, port, &l, out);
 }
 
 uint16_t sb_kmsd_http_port(const struct sb_kmsd_http *s)

@@ -41,7 +41,9 @@ struct sb_kmsd_ctx {
 	size_t n_context_keys;
 };
 
-/* The operation table of sb_kmsd_ops.c. */
+/* The operation table (sb_kmsd_ops.c); handlers live in one file per group:
+ * sb_kmsd_ops_crypto.c, _keys.c, _alias.c, _tags.c, _grants.c, sharing the
+ * helpers of sb_kmsd_ops_util.c declared below. */
 typedef SB_RESULT (*sb_kmsd_op_fn)(struct sb_kmsd *k, const struct sb_kmsd_caller *c,
 				   const json_t *req, json_t *resp, char *key_id_for_log);
 struct sb_kmsd_op {
@@ -49,6 +51,133 @@ struct sb_kmsd_op {
 	sb_kmsd_op_fn fn;
 };
 const struct sb_kmsd_op *sb_kmsd_op_find(const char *name);
+
+#define SB_KMSD_OP(name)                                                                           \
+	SB_RESULT sb_kmsd_op_##name(struct sb_kmsd *k, const struct sb_kmsd_caller *c,             \
+				    const json_t *req, json_t *resp, char *log_id)
+/* sb_kmsd_ops_crypto.c */
+SB_KMSD_OP(encrypt);
+SB_KMSD_OP(decrypt);
+SB_KMSD_OP(generate_data_key);
+SB_KMSD_OP(generate_data_key_without_plaintext);
+SB_KMSD_OP(generate_random);
+SB_KMSD_OP(re_encrypt);
+/* sb_kmsd_ops_keys.c */
+SB_KMSD_OP(create_key);
+SB_KMSD_OP(describe_key);
+SB_KMSD_OP(enable_key);
+SB_KMSD_OP(disable_key);
+SB_KMSD_OP(schedule_key_deletion);
+SB_KMSD_OP(cancel_key_deletion);
+SB_KMSD_OP(update_key_description);
+SB_KMSD_OP(get_key_policy);
+SB_KMSD_OP(put_key_policy);
+SB_KMSD_OP(list_key_policies);
+SB_KMSD_OP(list_keys);
+/* sb_kmsd_ops_alias.c */
+SB_KMSD_OP(create_alias);
+SB_KMSD_OP(delete_alias);
+SB_KMSD_OP(update_alias);
+SB_KMSD_OP(list_aliases);
+/* sb_kmsd_ops_tags.c */
+SB_KMSD_OP(tag_resource);
+SB_KMSD_OP(untag_resource);
+SB_KMSD_OP(list_resource_tags);
+/* sb_kmsd_ops_grants.c */
+SB_KMSD_OP(create_grant);
+SB_KMSD_OP(list_grants);
+SB_KMSD_OP(retire_grant);
+SB_KMSD_OP(revoke_grant);
+
+/* ---- helpers shared by the operation files (sb_kmsd_ops_util.c) ---- */
+
+#define SB_KMSD_SYMMETRIC_DEFAULT "SYMMETRIC_DEFAULT"
+#define SB_KMSD_ARN_MAX           256
+#define SB_KMSD_KEY_ID_SIZE       (SB_KBLOB_KEY_ID_LEN + 1)
+
+void sb_kmsd_key_arn(const struct sb_kmsd *k, const char *id, char out[SB_KMSD_ARN_MAX]);
+/* KeyId (id, key ARN, alias name, alias ARN) -> key id; aliases only when
+ * allow_alias. SB_ERR_KMS_NOT_FOUND for what names nothing here. */
+SB_RESULT sb_kmsd_resolve_key(struct sb_kmsd *k, const char *in, bool allow_alias,
+			      char out[SB_KMSD_KEY_ID_SIZE]);
+/* Loads a key by id; a key whose deletion date has passed is deleted now and
+ * is NotFound, as it would be in KMS. */
+SB_RESULT sb_kmsd_load_key(struct sb_kmsd *k, const struct sb_kmsd_caller *c, const char *id,
+			   struct sb_kstore_key *key);
+/* Resolves the request's field (required) and loads the key; copies its id
+ * to log_id. */
+SB_RESULT sb_kmsd_key_from_field(struct sb_kmsd *k, const struct sb_kmsd_caller *c,
+				 const json_t *req, const char *field, bool allow_alias,
+				 struct sb_kstore_key *key, char *log_id);
+
+/* What an operation needs of the key's state (the KMS key state table). */
+enum sb_kmsd_use {
+	SB_KMSD_USE_ANY,    /* Describe, Get/ListKeyPolicies, List*, Retire/Revoke */
+	SB_KMSD_USE_MANAGE, /* not while PendingDeletion: aliases, grants, tags, ... */
+	SB_KMSD_USE_CRYPTO, /* Enabled only: DisabledException / KMSInvalidState */
+};
+SB_RESULT sb_kmsd_check_state(const struct sb_kmsd *k, const struct sb_kstore_key *key,
+			      enum sb_kmsd_use use);
+const char *sb_kmsd_key_state(const struct sb_kstore_key *key);
+
+/* Authorises action on key: the key policy, then (if it does not deny
+ * explicitly) the grants whose grantee is the caller. enc_ctx and rcpt may
+ * be NULL. */
+SB_RESULT sb_kmsd_authorize(struct sb_kmsd *k, const struct sb_kmsd_caller *c, const char *action,
+			    const struct sb_kstore_key *key, const json_t *enc_ctx,
+			    const struct sb_kmsd_recipient *rcpt);
+/* Whether policy_text (not a stored policy) lets the caller do action on
+ * key_id: ok or SB_ERR_KMS_ACCESS_DENIED. */
+SB_RESULT sb_kmsd_policy_allows(struct sb_kmsd *k, const struct sb_kmsd_caller *c,
+				const char *action, const char *policy_text, const char *key_id);
+/* sb_kmsd_ops_grants.c: whether a grant to the caller allows action. */
+SB_RESULT sb_kmsd_grant_allows(struct sb_kmsd *k, const struct sb_kmsd_caller *c,
+			       const char *action, const struct sb_kstore_key *key,
+			       const json_t *enc_ctx, bool *out);
+
+/* sb_kmsd_ops_tags.c: the request's Tags (strings borrowed from req). */
+SB_RESULT sb_kmsd_parse_tags(const json_t *req, bool required,
+			     struct sb_kstore_tag tags[SB_KSTORE_MAX_TAGS], size_t *n);
+
+/* An EncryptionContext-shaped field (map of strings to strings, may be
+ * absent): *out_obj borrowed from req, canonical appended. */
+SB_RESULT sb_kmsd_enc_context(const json_t *req, const char *field, json_t **out_obj,
+			      struct sb_buf *canonical);
+/* An EncryptionAlgorithm-shaped field against a symmetric key. */
+SB_RESULT sb_kmsd_check_algorithm(const json_t *req, const char *field);
+/* An optional boolean field (false when absent). */
+SB_RESULT sb_kmsd_bool(const json_t *req, const char *field, bool *out);
+/* GrantTokens: "Array Members: Minimum number of 0 items. Maximum number of
+ * 10 items", each 1..8192; accepted and not needed (grants here take
+ * effect at once). */
+SB_RESULT sb_kmsd_grant_tokens(const json_t *req);
+/* DryRun: after every check has passed, the operation is not done. */
+SB_RESULT sb_kmsd_dry_run(const json_t *req);
+
+SB_RESULT sb_kmsd_set_b64(json_t *resp, const char *field, struct sb_slice data, bool secret);
+SB_RESULT sb_kmsd_set_str(json_t *resp, const char *field, const char *value);
+/* Plaintext, or CiphertextForRecipient when a Recipient was given. */
+SB_RESULT sb_kmsd_set_secret(json_t *resp, const struct sb_kmsd_recipient *rcpt,
+			     struct sb_slice plaintext);
+
+/* Paging: Limit (1..max, default 100) and Marker, an opaque string this
+ * server made (kind + the last item of the page before); any other Marker
+ * is InvalidMarkerException. */
+#define SB_KMSD_MARKER_MAX 300
+struct sb_kmsd_page {
+	char kind;
+	size_t limit;
+	bool has_marker;
+	char after[SB_KMSD_MARKER_MAX + 1]; /* decoded marker, "" at the start */
+	json_t *arr;                         /* owned until finished */
+	char last[SB_KMSD_MARKER_MAX + 1];
+};
+SB_RESULT sb_kmsd_page_start(const json_t *req, char kind, long long max_limit,
+			     struct sb_kmsd_page *p);
+/* Records item as the page's last (for NextMarker). */
+void sb_kmsd_page_last(struct sb_kmsd_page *p, const char *item);
+SB_RESULT sb_kmsd_page_finish(json_t *resp, const char *field, struct sb_kmsd_page *p, bool more);
+void sb_kmsd_page_cleanup(struct sb_kmsd_page *p);
 
 /* Recipient (sb_kmsd_recipient.c). */
 /* The verifier options for cfg's roots (borrowed); *trusted = false when no

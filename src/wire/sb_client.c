@@ -144,6 +144,8 @@ static SB_RESULT accept_frame(struct sb_wire_client *c, const struct sb_frame *f
 			    sb_msg_name(f->type), f->id);
 	}
 	SB_GUARD(inbox_push(c, f));
+	if (sb_msg_is_partial(f->type))
+		return SB_OK_RESULT; /* the final response is still to come */
 	*slot = 0;
 	c->in_flight--;
 	return SB_OK_RESULT;
@@ -242,6 +244,13 @@ static SB_RESULT write_some(struct sb_wire_client *c, bool *out_blocked)
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		*out_blocked = true;
 		return SB_OK_RESULT;
+	}
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+		/* The enclave may have said why before it closed (an Error such as
+		 * "enclave busy"): report that rather than the broken pipe. */
+		int e = errno;
+		SB_GUARD(read_once(c));
+		SB_BAIL_MSG(SB_ERR_CLOSED, "write: %s", strerror(e));
 	}
 	SB_ENSURE_MSG(n > 0, SB_ERR_CLOSED, "write: %s", strerror(errno));
 	return sb_buf_consume(&c->out, (size_t)n);

@@ -19,6 +19,7 @@ static const struct sb_msg_info sb_msg_table[] = {
 	{SB_MSG_INPUT, "Input", SB_WIRE_STATE_JOB, SB_MSG_DIR_PARENT},
 	{SB_MSG_END_INPUTS, "EndInputs", SB_WIRE_STATE_JOB, SB_MSG_DIR_PARENT},
 	{SB_MSG_RESULT, "Result", 0, SB_MSG_DIR_ENCLAVE},
+	{SB_MSG_RESULT_PART, "ResultPart", 0, SB_MSG_DIR_ENCLAVE},
 	/* Anyone may ask which code runs here, at any time after Hello. */
 	{SB_MSG_ATTEST, "Attest", SB_WIRE_STATES_AFTER_HELLO, SB_MSG_DIR_PARENT},
 };
@@ -29,6 +30,11 @@ const struct sb_msg_info *sb_msg_info(uint16_t type)
 		if (sb_msg_table[i].type == type)
 			return &sb_msg_table[i];
 	return NULL;
+}
+
+bool sb_msg_is_partial(uint16_t type)
+{
+	return type == SB_MSG_RESULT_PART;
 }
 
 const char *sb_msg_name(uint16_t type)

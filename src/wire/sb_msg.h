@@ -27,7 +27,8 @@ enum sb_msg_type {
 	SB_MSG_END_INPUTS = 8,      /* parent -> enclave: no more inputs */
 	SB_MSG_RESULT = 9,          /* enclave -> parent: result + receipt */
 	SB_MSG_ATTEST = 10,         /* parent -> enclave: nonce; reply: a fresh attestation document */
-	/* 11..0x7fff: future protocol messages; 0x8000..0xffff: experiments. */
+	SB_MSG_RESULT_PART = 11,    /* enclave -> parent: a piece of output.csv; the Result follows */
+	/* 12..0x7fff: future protocol messages; 0x8000..0xffff: experiments. */
 };
 
 /* The protocol version this code speaks (negotiated by Hello). */
@@ -61,6 +62,12 @@ struct sb_msg_info {
 /* The spec row for type, or NULL when the type is unknown. Borrowed, static. */
 const struct sb_msg_info *sb_msg_info(uint16_t type);
 /* "Ping", or "unknown" for an unknown type. */
+/*
+ * Whether a response of this type is partial: more responses to the same
+ * request follow it (ResultPart before the Result). The request stays in
+ * flight until a final response.
+ */
+bool sb_msg_is_partial(uint16_t type);
 const char *sb_msg_name(uint16_t type);
 
 /* ---- Hello: role u8, count u8 (1..16), count x u16 versions, ascending. ---- */

@@ -58,6 +58,15 @@ SB_RESULT sb_msg_input_append(struct sb_buf *out, const char *party, uint32_t se
 			      struct sb_slice chunk);
 SB_RESULT sb_msg_input_parse(struct sb_slice in, struct sb_msg_input *out);
 
+/*
+ * An output.csv longer than one frame comes as ResultPart responses (the
+ * raw bytes, at most SB_MSG_RESULT_PART_MAX each, in order) followed by
+ * the Result, whose output field holds the rest: the parent concatenates.
+ * The parent bounds the total it accepts (SB_MSG_RESULT_OUTPUT_MAX).
+ */
+#define SB_MSG_RESULT_PART_MAX   (4u << 20)
+#define SB_MSG_RESULT_OUTPUT_MAX (1u << 30)
+
 /* Result: both slices borrowed from the payload. */
 SB_RESULT sb_msg_result_append(struct sb_buf *out, struct sb_slice output, struct sb_slice receipt);
 SB_RESULT sb_msg_result_parse(struct sb_slice in, struct sb_slice *output, struct sb_slice *receipt);

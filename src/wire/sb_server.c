@@ -1,5 +1,6 @@
 /* The channel's epoll server (see sb_server.h, docs/PROTOCOL.md §7). */
 #include "wire/sb_server.h"
+#include "wire/sb_server_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,6 +8,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -17,71 +19,6 @@
 #include "common/sb_log.h"
 #include "common/sb_mem.h"
 #include "wire/sb_frame.h"
-
-#define SB_SERVER_READ_CHUNK    (64u * 1024u)
-/* Backpressure: stop reading a peer whose replies pile up, resume once drained. */
-#define SB_SERVER_OUT_HIGH      (1024u * 1024u)
-#define SB_SERVER_OUT_LOW       (256u * 1024u)
-/* Past this the peer is not reading at all: the connection is dropped. */
-#define SB_SERVER_OUT_MAX       (4u * (SB_FRAME_HEADER_LEN + SB_FRAME_MAX_PAYLOAD))
-#define SB_SERVER_POSTS_MAX     (256u * 1024u * 1024u)
-#define SB_SERVER_DEFAULT_CONNS 64u
-#define SB_SERVER_MAX_CONNS     4096u
-#define SB_SERVER_MAX_WATCH     4u
-#define SB_SERVER_EVENTS        64
-
-/* epoll tags: small numbers for the server's own fds; connection ids are >= 1 << 16. */
-enum { TAG_LISTEN = 1, TAG_WAKE = 2, TAG_WATCH = 3 };
-#define SB_CONN_SLOT_BITS 16u
-
-struct conn {
-	uint64_t id; /* (sequence << 16) | slot: never reused */
-	int fd;
-	uint32_t state;
-	uint16_t version;
-	struct sb_frame_decoder in;
-	struct sb_buf out;
-	void *app_state;
-	bool opened;  /* conn_open succeeded: conn_close owes a call */
-	bool closing; /* read no more; close once out is flushed */
-	bool abort;   /* close at the next flush, dropping out */
-	bool reading; /* EPOLLIN armed */
-	bool writing; /* EPOLLOUT armed */
-};
-
-/* A response posted from another thread: one encoded frame. */
-struct post {
-	struct post *next;
-	uint64_t conn_id;
-	struct sb_buf frame;
-};
-
-struct watch {
-	int fd;
-	sb_server_watch_fn cb;
-	void *arg;
-};
-
-struct sb_server {
-	int epfd;
-	int listen_fd;
-	int wake_fd;
-	struct sb_server_config cfg;
-	struct sb_msg_hello hello; /* our side of the handshake */
-	struct conn **conns;       /* max_conns slots */
-	size_t max_conns;
-	uint64_t seq;
-	bool accept_paused;
-	struct watch watches[SB_SERVER_MAX_WATCH];
-	size_t nwatch;
-	pthread_t loop_thread;
-	atomic_bool running;
-	atomic_bool stop;
-	pthread_mutex_t lock; /* guards the post queue */
-	struct post *post_head, *post_tail;
-	size_t post_bytes;
-	struct sb_server_stats stats;
-};
 
 static struct conn *conn_lookup(const struct sb_server *s, uint64_t id)
 {
@@ -138,7 +75,7 @@ static void conn_close_now(struct sb_server *s, struct conn *c)
 }
 
 /* Writes what it can; closes when asked to and done; re-arms epoll. */
-static void conn_flush(struct sb_server *s, struct conn *c)
+void sb_server_conn_flush(struct sb_server *s, struct conn *c)
 {
 	while (c->out.len > 0 && !c->abort) {
 		ssize_t n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
@@ -180,8 +117,8 @@ static SB_RESULT conn_queue(struct sb_server *s, struct conn *c, uint16_t type, 
 	return SB_OK_RESULT;
 }
 
-static void conn_queue_error(struct sb_server *s, struct conn *c, uint8_t flags, uint32_t id,
-			     int code, const char *message)
+void sb_server_conn_queue_error(struct sb_server *s, struct conn *c, uint8_t flags, uint32_t id,
+				int code, const char *message)
 {
 	struct sb_buf body = SB_BUF_INIT(SB_MSG_ERROR_MAX_TEXT + 16u);
 
@@ -206,9 +143,10 @@ static void conn_protocol_fail(struct sb_server *s, struct conn *c, const struct
 		    sb_error_describe());
 	s->stats.protocol_errors++;
 	if (req != NULL)
-		conn_queue_error(s, c, SB_FRAME_FLAG_RESPONSE, req->id, code, sb_error_describe());
+		sb_server_conn_queue_error(s, c, SB_FRAME_FLAG_RESPONSE, req->id, code,
+					   sb_error_describe());
 	else
-		conn_queue_error(s, c, 0, 0, code, sb_error_describe());
+		sb_server_conn_queue_error(s, c, 0, 0, code, sb_error_describe());
 	c->closing = true;
 }
 
@@ -301,6 +239,14 @@ static void conn_handle_frame(struct sb_server *s, struct conn *c, const struct 
 		conn_protocol_fail(s, c, NULL);
 		return;
 	}
+	/* "id chosen by the parent, non-zero" (PROTOCOL.md §5.2): 0 marks frames
+	 * that answer no request, so a request with id 0 could never be answered. */
+	if (f->id == 0) {
+		(void)sb_error_recordf(SB_ERR_WIRE_BAD_ID, SB_HERE, "%s with request id 0",
+				       sb_msg_name(f->type));
+		conn_protocol_fail(s, c, NULL);
+		return;
+	}
 	if (!sb_ok(conn_route(s, c, f, &entry))) {
 		conn_protocol_fail(s, c, f);
 		return;
@@ -328,6 +274,7 @@ static void conn_drain(struct sb_server *s, struct conn *c)
 		if (!have)
 			return;
 		conn_handle_frame(s, c, &f);
+		sb_server_timer_arm(s, c);
 	}
 }
 
@@ -339,7 +286,7 @@ static void conn_on_readable(struct sb_server *s, struct conn *c)
 
 	if (!sb_ok(sb_frame_decoder_space(&c->in, SB_SERVER_READ_CHUNK, &p, &room))) {
 		conn_protocol_fail(s, c, NULL);
-		conn_flush(s, c);
+		sb_server_conn_flush(s, c);
 		return;
 	}
 	n = recv(c->fd, p, room, 0);
@@ -358,7 +305,7 @@ static void conn_on_readable(struct sb_server *s, struct conn *c)
 	} else {
 		c->abort = true;
 	}
-	conn_flush(s, c);
+	sb_server_conn_flush(s, c);
 }
 
 static SB_RESULT conn_new(struct sb_server *s, int fd, size_t slot, struct conn **out)
@@ -383,16 +330,21 @@ static SB_RESULT conn_new(struct sb_server *s, int fd, size_t slot, struct conn 
 	}
 	s->conns[slot] = c;
 	s->stats.accepted++;
+	sb_server_timer_arm(s, c);
 	*out = c;
 	return SB_OK_RESULT;
 }
 
 /* Refuses a connection for lack of room, with a reason the parent can read. */
-static void refuse_busy(int fd)
+static void refuse_busy(struct sb_server *s, int fd)
 {
+	char text[96];
 	struct sb_buf body = SB_BUF_INIT(256), frame = SB_BUF_INIT(512);
 
-	if (sb_ok(sb_msg_error_append(&body, SB_ERR_WIRE_BUSY, "too many connections")) &&
+	/* The parent prints this text ("sealbid run: ... enclave busy ..."). */
+	(void)snprintf(text, sizeof(text), "enclave busy: %zu connections open, try again later",
+		       s->max_conns);
+	if (sb_ok(sb_msg_error_append(&body, SB_ERR_WIRE_BUSY, text)) &&
 	    sb_ok(sb_frame_append(&frame, SB_MSG_ERROR, 0, 0, sb_buf_slice(&body))))
 		(void)send(fd, frame.data, frame.len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	sb_buf_cleanup(&body);
@@ -409,7 +361,7 @@ static void conn_accept(struct sb_server *s, int fd)
 		slot++;
 	if (slot == s->max_conns) {
 		sb_log_warn("refusing a connection: %zu open already", s->max_conns);
-		refuse_busy(fd);
+		refuse_busy(s, fd);
 		return;
 	}
 	if (!sb_ok(conn_new(s, fd, slot, &c))) {
@@ -482,16 +434,17 @@ static void on_wake(struct sb_server *s)
 			s->stats.posts_dropped++;
 			continue;
 		}
-		if (sb_ok(sb_buf_append_slice(&c->out, sb_buf_slice(&p->frame))))
+		if (sb_ok(sb_buf_append_slice(&c->out, sb_buf_slice(&p->frame)))) {
 			s->stats.frames_out++;
-		else
+			sb_server_timer_arm(s, c);
+		} else
 			c->abort = true;
 	}
 	for (p = list; p != NULL; p = next) {
 		struct conn *c = conn_lookup(s, p->conn_id);
 		next = p->next;
 		if (c != NULL)
-			conn_flush(s, c);
+			sb_server_conn_flush(s, c);
 		post_free(p);
 	}
 }
@@ -522,7 +475,7 @@ static void on_event(struct sb_server *s, const struct epoll_event *ev)
 		return;
 	}
 	if ((ev->events & EPOLLOUT) != 0)
-		conn_flush(s, c);
+		sb_server_conn_flush(s, c);
 	c = conn_lookup(s, tag);
 	if (c == NULL)
 		return;
@@ -530,7 +483,7 @@ static void on_event(struct sb_server *s, const struct epoll_event *ev)
 		if (c->reading)
 			conn_on_readable(s, c);
 		else
-			conn_flush(s, c); /* hung up while we hold back: a failed write closes */
+			sb_server_conn_flush(s, c); /* hung up while we hold back: a failed write closes */
 	}
 }
 
@@ -543,7 +496,7 @@ SB_RESULT sb_server_run(struct sb_server *s)
 		      "server loop already running");
 	s->loop_thread = pthread_self();
 	while (!atomic_load(&s->stop)) {
-		int n = epoll_wait(s->epfd, ev, SB_SERVER_EVENTS, -1);
+		int n = epoll_wait(s->epfd, ev, SB_SERVER_EVENTS, sb_server_timer_wait_ms(s));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -553,6 +506,7 @@ SB_RESULT sb_server_run(struct sb_server *s)
 		}
 		for (int i = 0; i < n && !atomic_load(&s->stop); i++)
 			on_event(s, &ev[i]);
+		sb_server_timer_expire(s);
 	}
 	atomic_store(&s->running, false);
 	return SB_OK_RESULT;
@@ -628,6 +582,12 @@ SB_RESULT sb_server_new(int listen_fd, const struct sb_server_config *cfg, struc
 	s->listen_fd = listen_fd;
 	s->epfd = s->wake_fd = -1;
 	s->max_conns = cfg->max_conns != 0 ? cfg->max_conns : SB_SERVER_DEFAULT_CONNS;
+	s->hello_timeout_ns = (uint64_t)(cfg->hello_timeout_ms != 0 ? cfg->hello_timeout_ms
+								    : SB_SERVER_DEFAULT_HELLO_MS) *
+			      1000000u;
+	s->idle_timeout_ns = (uint64_t)(cfg->idle_timeout_ms != 0 ? cfg->idle_timeout_ms
+								  : SB_SERVER_DEFAULT_IDLE_MS) *
+			     1000000u;
 	atomic_init(&s->running, false);
 	atomic_init(&s->stop, false);
 	pthread_mutex_init(&s->lock, NULL);

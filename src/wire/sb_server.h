@@ -8,8 +8,11 @@
  * it) and answers every protocol violation - bad magic or version, unknown
  * flags, oversize length, a header or payload cut short by EOF, an unknown
  * type, a type this side does not accept, a message outside its states, a
- * handler failure - with an Error frame, then closes that connection. The
- * loop keeps serving the others.
+ * handler failure, a request with id 0 - with an Error frame, then closes
+ * that connection. The loop keeps serving the others. Slots are not held
+ * forever: Hello must come within a deadline and a connection with no job
+ * running is closed when idle (sb_server_timer.c); a connection beyond
+ * max_conns gets an Error "enclave busy" (SB_ERR_WIRE_BUSY) and is closed.
  *
  * Threads: everything runs on the thread in sb_server_run, except
  * sb_server_post*, and sb_server_stop, which any thread may call. A handler
@@ -68,7 +71,17 @@ struct sb_server_config {
 	size_t versions_len;
 	size_t max_conns;   /* 0 = 64; at most 4096 */
 	size_t max_payload; /* 0 = SB_FRAME_MAX_PAYLOAD */
+	/* A connection that has not completed Hello this long after accept is
+	 * sent an Error (SB_ERR_TIMEOUT) and closed: 0 = SB_SERVER_DEFAULT_HELLO_MS. */
+	uint32_t hello_timeout_ms;
+	/* After Hello, a connection with no job running (state READY or
+	 * CREDENTIALS) that sends nothing and is sent nothing this long is
+	 * closed the same way: 0 = SB_SERVER_DEFAULT_IDLE_MS. */
+	uint32_t idle_timeout_ms;
 };
+
+#define SB_SERVER_DEFAULT_HELLO_MS 5000u
+#define SB_SERVER_DEFAULT_IDLE_MS  300000u
 
 /* Statistics, read when the loop is not running (tests, shutdown logs). */
 struct sb_server_stats {
@@ -116,6 +129,14 @@ SB_RESULT sb_server_post(struct sb_server *s, uint64_t conn_id, uint32_t req_id,
 			 struct sb_slice payload);
 SB_RESULT sb_server_post_error(struct sb_server *s, uint64_t conn_id, uint32_t req_id, int code,
 			       const char *message);
+
+/*
+ * Any thread: a job's Result for request req_id: ResultPart responses for
+ * all but the last SB_MSG_RESULT_PART_MAX bytes of output, then the Result
+ * (sb_server_result.c). Copies both.
+ */
+SB_RESULT sb_server_post_result(struct sb_server *s, uint64_t conn_id, uint32_t req_id,
+				struct sb_slice output, struct sb_slice receipt);
 
 void sb_server_get_stats(const struct sb_server *s, struct sb_server_stats *out);
 

@@ -24,7 +24,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char *const ops[] = {"CreateKey",      "DescribeKey",     "Encrypt",
 				  "Decrypt",        "GenerateDataKey", "GenerateRandom",
 				  "GetKeyPolicy",   "PutKeyPolicy",    "CreateAlias",
-				  "ListKeys",       "ListAliases",     "Nope"};
+				  "ListKeys",       "ListAliases",     "Nope",
+				  /* Appended: the indices above are the corpus's. */
+				  "CreateGrant",    "ListGrants",      "RetireGrant",
+				  "RevokeGrant",    "ReEncrypt",       "TagResource",
+				  "UntagResource",  "ListResourceTags", "ScheduleKeyDeletion",
+				  "CancelKeyDeletion", "EnableKey",    "DisableKey",
+				  "UpdateAlias",    "DeleteAlias",     "UpdateKeyDescription",
+				  "ListKeyPolicies", "GenerateDataKeyWithoutPlaintext"};
 
 static struct {
 	struct sb_kmsd_config cfg;

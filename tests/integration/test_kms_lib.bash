@@ -24,11 +24,11 @@ backoff_until_port() {
 	fail "sealbid-kms did not start"
 }
 
-# start_kms CONFIG DATA_DIR
+# start_kms CONFIG DATA_DIR [EXTRA_OPTION...]
 start_kms() {
 	rm -f "$T/port"
 	SEALBID_LOG=info "$SB_BIN/sealbid-kms" --listen 127.0.0.1:0 --data "$2" --config "$1" \
-		--port-file "$T/port" >>"$T/kms.log" 2>&1 &
+		--port-file "$T/port" "${@:3}" >>"$T/kms.log" 2>&1 &
 	KMS_PID=$!
 	backoff_until_port
 }

@@ -31,12 +31,20 @@ static void test_amount_compare(void **state)
 {
 	(void)state;
 	static const struct cmp_vector v[] = {
-		{"100000", "200000", -1}, {"200000", "100000", 1}, {"100", "100", 0},
-		{"0100", "100", 0},       {"100.0", "100", 0},     {"100.50", "100.5", 0},
-		{"99.999", "100", -1},    {"1000", "999.99", 1},   {"0.1", "0.09", 1},
-		{"0", "0.000", 0},        {"0.5", "0.05", 1},      {"12.34", "12.345", -1},
-		{"18446744073709551616", "18446744073709551615", 1},
-		{"99999999999999999999999999999999", "100000000000000000000000000000000", -1},
+	    {"100000", "200000", -1},
+	    {"200000", "100000", 1},
+	    {"100", "100", 0},
+	    {"0100", "100", 0},
+	    {"100.0", "100", 0},
+	    {"100.50", "100.5", 0},
+	    {"99.999", "100", -1},
+	    {"1000", "999.99", 1},
+	    {"0.1", "0.09", 1},
+	    {"0", "0.000", 0},
+	    {"0.5", "0.05", 1},
+	    {"12.34", "12.345", -1},
+	    {"18446744073709551616", "18446744073709551615", 1},
+	    {"99999999999999999999999999999999", "100000000000000000000000000000000", -1},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct sb_amount a = amt(v[i].a), b = amt(v[i].b);
@@ -54,9 +62,14 @@ static void test_amount_rejects(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"", "-1", "+1", " 1", "1 ", "1e5", "1,000", ".5", "5.", "1.2.3", "0x10",
-		"12a", "NaN", "inf", "1\n",
-		"12345678901234567890123456789012345678901234567890123456789012345",
+	    "",      "-1",
+	    "+1",    " 1",
+	    "1 ",    "1e5",
+	    "1,000", ".5",
+	    "5.",    "1.2.3",
+	    "0x10",  "12a",
+	    "NaN",   "inf",
+	    "1\n",   "12345678901234567890123456789012345678901234567890123456789012345",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sb_amount a;
@@ -145,13 +158,13 @@ static void test_ties_gaps_and_order(void **state)
 	bid(a, 2, "10", "5");
 	bid(a, 0, "10", "5.0");
 	bid(a, 1, "10", "4");
-	bid(a, 1, "9", "1");  /* only Buyer2 bid on 9 */
+	bid(a, 1, "9", "1"); /* only Buyer2 bid on 9 */
 	bid(a, 0, "lot-b", "7");
 	bid(a, 2, "lot-a", "7");
 	bid(a, 1, "002", "3");
 	/* Ties list names in manifest order, quoted; numeric ids first. */
 	expect_csv(a, "Property,Result\n002,Buyer2 Wins\n9,Buyer2 Wins\n"
-		      "10,\"Tie: Buyer1, Buyer3\"\nlot-a,Buyer3 Wins\nlot-b,Buyer1 Wins\n");
+	              "10,\"Tie: Buyer1, Buyer3\"\nlot-a,Buyer3 Wins\nlot-b,Buyer1 Wins\n");
 	assert_int_equal(sb_auction_property_count(a), 5);
 	sb_auction_free(a);
 }
@@ -159,17 +172,17 @@ static void test_ties_gaps_and_order(void **state)
 static void test_second_price_and_disclosure(void **state)
 {
 	(void)state;
-	struct sb_auction *a = new_auction(3, SB_COMPUTE_SECOND_PRICE,
-					   SB_DISCLOSE_WINNER_AND_PRICE);
+	struct sb_auction *a =
+	    new_auction(3, SB_COMPUTE_SECOND_PRICE, SB_DISCLOSE_WINNER_AND_PRICE);
 	bid(a, 0, "1", "100");
 	bid(a, 1, "1", "250");
 	bid(a, 2, "1", "180");
-	bid(a, 0, "2", "50");  /* single bidder pays its own bid */
+	bid(a, 0, "2", "50"); /* single bidder pays its own bid */
 	bid(a, 0, "3", "70");
-	bid(a, 1, "3", "70");  /* tie pays the tied amount */
+	bid(a, 1, "3", "70"); /* tie pays the tied amount */
 	bid(a, 2, "3", "20");
 	expect_csv(a, "Property,Result,Price\n1,Buyer2 Wins,180\n2,Buyer1 Wins,50\n"
-		      "3,\"Tie: Buyer1, Buyer2\",70\n");
+	              "3,\"Tie: Buyer1, Buyer2\",70\n");
 	sb_auction_free(a);
 
 	a = new_auction(2, SB_COMPUTE_HIGHEST_BID, SB_DISCLOSE_WINNER_AND_PRICE);
@@ -186,7 +199,7 @@ static void test_auction_rejects(void **state)
 	struct sb_amount x = amt("5");
 	bid(a, 0, "1", "4");
 	assert_int_equal(sb_auction_add_bid(a, 0, sb_slice_str("1"), &x).code,
-			 SB_ERR_DUPLICATE_PROPERTY);
+	                 SB_ERR_DUPLICATE_PROPERTY);
 	assert_non_null(strstr(sb_error_detail(), "Buyer1"));
 	assert_null(strstr(sb_error_detail(), "5"));
 	assert_int_equal(sb_auction_add_bid(a, 2, sb_slice_str("1"), &x).code, SB_ERR_BAD_PARTY);
@@ -201,13 +214,15 @@ static void test_auction_rejects(void **state)
 	static const char *const dup[] = {"A", "A"};
 	static const char *const badname[] = {"A", "B,C"};
 	struct sb_auction *b = NULL;
-	assert_int_equal(sb_auction_new(one, 1, SB_COMPUTE_HIGHEST_BID, SB_DISCLOSE_WINNER, &b).code,
-			 SB_ERR_BAD_PARTY);
-	assert_int_equal(sb_auction_new(dup, 2, SB_COMPUTE_HIGHEST_BID, SB_DISCLOSE_WINNER, &b).code,
-			 SB_ERR_BAD_PARTY);
 	assert_int_equal(
-		sb_auction_new(badname, 2, SB_COMPUTE_HIGHEST_BID, SB_DISCLOSE_WINNER, &b).code,
-		SB_ERR_BAD_PARTY);
+	    sb_auction_new(one, 1, SB_COMPUTE_HIGHEST_BID, SB_DISCLOSE_WINNER, &b).code,
+	    SB_ERR_BAD_PARTY);
+	assert_int_equal(
+	    sb_auction_new(dup, 2, SB_COMPUTE_HIGHEST_BID, SB_DISCLOSE_WINNER, &b).code,
+	    SB_ERR_BAD_PARTY);
+	assert_int_equal(
+	    sb_auction_new(badname, 2, SB_COMPUTE_HIGHEST_BID, SB_DISCLOSE_WINNER, &b).code,
+	    SB_ERR_BAD_PARTY);
 	assert_null(b);
 	sb_auction_free(NULL);
 }
@@ -226,7 +241,8 @@ static void test_five_buyers_match_reference(void **state)
 		for (int b = 0; b < NB; b++) {
 			seed = seed * 1103515245u + 12345u;
 			/* Small range so ties are common; 1 in 5 is a gap. */
-			amounts[b][p] = (seed >> 16) % 5 == 0 ? -1 : (long)((seed >> 8) % 20) * 1000;
+			amounts[b][p] =
+			    (seed >> 16) % 5 == 0 ? -1 : (long)((seed >> 8) % 20) * 1000;
 		}
 	/* Feed bids party by party, properties in reverse, to vary the order. */
 	for (int b = NB - 1; b >= 0; b--)
@@ -252,10 +268,165 @@ static void test_five_buyers_match_reference(void **state)
 		assert_true(sb_ok(sb_buf_printf(&want, nwin > 1 ? "%d,\"Tie: " : "%d,", p + 1)));
 		for (int b = 0, k = 0; b < NB; b++)
 			if (amounts[b][p] == best)
-				assert_true(sb_ok(sb_buf_printf(&want, "%sBuyer%d", k++ ? ", " : "", b + 1)));
+				assert_true(sb_ok(
+				    sb_buf_printf(&want, "%sBuyer%d", k++ ? ", " : "", b + 1)));
 		assert_true(sb_ok(sb_buf_append_str(&want, nwin > 1 ? "\"\n" : " Wins\n")));
 	}
 	expect_csv(a, sb_buf_cstr(&want));
+	sb_buf_cleanup(&want);
+	sb_auction_free(a);
+}
+
+/* The reference order of output rows (docs/FORMATS.md): digits-only ids by value, then bytewise. */
+static int ref_order(const void *x, const void *y)
+{
+	const char *a = *(const char *const *)x, *b = *(const char *const *)y;
+	bool na = strspn(a, "0123456789") == strlen(a), nb = strspn(b, "0123456789") == strlen(b);
+	if (na != nb)
+		return na ? -1 : 1;
+	if (na) {
+		const char *pa = a, *pb = b;
+		while (pa[0] == '0' && pa[1] != '\0')
+			pa++;
+		while (pb[0] == '0' && pb[1] != '\0')
+			pb++;
+		if (strlen(pa) != strlen(pb))
+			return strlen(pa) < strlen(pb) ? -1 : 1;
+		if (strcmp(pa, pb) != 0)
+			return strcmp(pa, pb);
+	}
+	return strcmp(a, b);
+}
+
+/*
+ * Every shape of id (direct numbers, numbers seen before the direct table
+ * covered them, leading zeros, long numbers, text) and of amount (compact
+ * and too long for it), against a reference on whole sb_amounts.
+ */
+static void test_index_and_amount_shapes_match_reference(void **state)
+{
+	(void)state;
+	enum { NB = 3, NP = 4000 };
+	static char ids[NP][40];
+	static char amounts[NB][NP][80]; /* "" no bid */
+	const char *order[NP];
+	uint32_t seed = 777;
+	struct sb_auction *a =
+	    new_auction(NB, SB_COMPUTE_SECOND_PRICE, SB_DISCLOSE_WINNER_AND_PRICE);
+
+	for (int p = 0; p < NP; p++) {
+		switch (p % 8) {
+		case 0:
+			snprintf(ids[p], 40, "%d", 70000 + p);
+			break; /* hashed, then covered */
+		case 1:
+			snprintf(ids[p], 40, "00%d", p);
+			break; /* leading zeros */
+		case 2:
+			snprintf(ids[p], 40, "%d", 16777216 + p);
+			break; /* above the direct limit */
+		case 3:
+			snprintf(ids[p], 40, "lot-%d", p);
+			break;
+		case 4:
+			snprintf(ids[p], 40, "1234567890123456789%d", p);
+			break;
+		default:
+			snprintf(ids[p], 40, "%d", p);
+			break;
+		}
+		for (int b = 0; b < NB; b++) {
+			seed = seed * 1103515245u + 12345u;
+			unsigned r = (seed >> 8) % 40;
+			if (r < 6)
+				amounts[b][p][0] = '\0';
+			else if (r < 10) /* 25 integer digits: not compact */
+				snprintf(amounts[b][p], 80, "12345678901234567890123%02u", r % 3);
+			else if (r < 14) /* 20 fraction digits: not compact */
+				snprintf(amounts[b][p], 80, "7.0000000000000000000%u", r % 3);
+			else if (r < 18)
+				snprintf(amounts[b][p], 80, "7.%u", r % 2);
+			else
+				snprintf(amounts[b][p], 80, "%u000", r % 4);
+		}
+	}
+	/* Parties in turn, ids in first-seen order 0..NP: the direct table grows underneath. */
+	for (int p = 0; p < NP; p++)
+		for (int b = 0; b < NB; b++)
+			if (amounts[b][p][0] != '\0')
+				bid(a, (size_t)b, ids[p], amounts[b][p]);
+	/* A bid twice on an id first put in the hash table is still refused. */
+	struct sb_amount one = amt("1");
+	int dup = -1;
+	for (int b = 0; b < NB && dup < 0; b++)
+		if (amounts[b][0][0] != '\0')
+			dup = b;
+	assert_true(dup >= 0);
+	assert_int_equal(sb_auction_add_bid(a, (size_t)dup, sb_slice_str(ids[0]), &one).code,
+	                 SB_ERR_DUPLICATE_PROPERTY);
+
+	size_t n = 0, with_bids = 0;
+	for (int p = 0; p < NP; p++) {
+		order[n++] = ids[p];
+		with_bids += amounts[0][p][0] != '\0' || amounts[1][p][0] != '\0' ||
+		             amounts[2][p][0] != '\0';
+	}
+	qsort(order, n, sizeof(order[0]), ref_order);
+	struct sb_buf want = SB_BUF_INIT(1 << 22);
+	assert_true(sb_ok(sb_buf_append_str(&want, "Property,Result,Price\n")));
+	for (size_t k = 0; k < n; k++) {
+		int p = (int)((size_t)(order[k] - &ids[0][0]) / sizeof(ids[0]));
+		int best = -1, nbid = 0, nwin = 0;
+		struct sb_amount x, y;
+		for (int b = 0; b < NB; b++) {
+			if (amounts[b][p][0] == '\0')
+				continue;
+			nbid++;
+			x = amt(amounts[b][p]);
+			if (best >= 0)
+				y = amt(amounts[best][p]);
+			if (best < 0 || sb_amount_cmp(&x, &y) > 0)
+				best = b;
+		}
+		if (best < 0)
+			continue;
+		y = amt(amounts[best][p]);
+		const char *price = nbid == 1 ? amounts[best][p] : NULL;
+		int second = -1;
+		for (int b = 0; b < NB; b++) {
+			if (amounts[b][p][0] == '\0')
+				continue;
+			x = amt(amounts[b][p]);
+			if (sb_amount_cmp(&x, &y) == 0) {
+				nwin++;
+			} else if (second < 0) {
+				second = b;
+			} else {
+				struct sb_amount z = amt(amounts[second][p]);
+				if (sb_amount_cmp(&x, &z) > 0)
+					second = b;
+			}
+		}
+		struct sb_buf pb = SB_BUF_INIT(128);
+		struct sb_amount pr = amt(price != NULL ? price
+		                          : nwin > 1    ? amounts[best][p]
+		                                        : amounts[second][p]);
+		assert_true(sb_ok(sb_amount_format(&pr, &pb)));
+		assert_true(sb_ok(sb_buf_printf(&want, nwin > 1 ? "%s,\"Tie: " : "%s,", ids[p])));
+		for (int b = 0, j = 0; b < NB; b++) {
+			if (amounts[b][p][0] == '\0')
+				continue;
+			x = amt(amounts[b][p]);
+			if (sb_amount_cmp(&x, &y) == 0)
+				assert_true(sb_ok(
+				    sb_buf_printf(&want, "%sBuyer%d", j++ ? ", " : "", b + 1)));
+		}
+		assert_true(sb_ok(
+		    sb_buf_printf(&want, "%s,%s\n", nwin > 1 ? "\"" : " Wins", sb_buf_cstr(&pb))));
+		sb_buf_cleanup(&pb);
+	}
+	expect_csv(a, sb_buf_cstr(&want));
+	assert_int_equal(sb_auction_property_count(a), with_bids);
 	sb_buf_cleanup(&want);
 	sb_auction_free(a);
 }
@@ -271,9 +442,9 @@ static sb_result collect_row(void *ctx, const struct sb_bid_row *row)
 	struct collect *c = ctx;
 	c->rows = row->row;
 	snprintf(c->last_prop, sizeof(c->last_prop), "%.*s", (int)row->property.len,
-		 (const char *)row->property.ptr);
+	         (const char *)row->property.ptr);
 	snprintf(c->last_ct, sizeof(c->last_ct), "%.*s", (int)row->ciphertext.len,
-		 (const char *)row->ciphertext.ptr);
+	         (const char *)row->ciphertext.ptr);
 	return SB_OK_RESULT;
 }
 
@@ -288,17 +459,17 @@ static void test_bids_csv(void **state)
 {
 	(void)state;
 	static const struct csv_vector v[] = {
-		{"[].contract,[].bid\n1,AQID\n2,BAUG\n", SB_OK, 2, NULL},
-		{"[].contract,[].bid\r\n1,AQID\r\n2,BAUG", SB_OK, 2, NULL},
-		{"[].contract,[].bid\n", SB_OK, 0, NULL},
-		{"", SB_ERR_BAD_CSV, 0, "empty"},
-		{"contract,bid\n1,AQID\n", SB_ERR_BAD_CSV, 0, "header"},
-		{"[].contract,[].bid\n1,AQID\n\n2,BAUG\n", SB_ERR_BAD_CSV, 0, "row 2 is empty"},
-		{"[].contract,[].bid\n1\n", SB_ERR_BAD_CSV, 0, "row 1 has one field"},
-		{"[].contract,[].bid\n1,AQID,x\n", SB_ERR_BAD_CSV, 0, "row 1 has more than 2"},
-		{"[].contract,[].bid\n1,\n", SB_ERR_BAD_CSV, 0, "row 1 has no ciphertext"},
-		{"[].contract,[].bid\n,AQID\n", SB_ERR_BAD_CSV, 0, "row 1"},
-		{"[].contract,[].bid\n1,AQID\n\"2\",AQID\n", SB_ERR_BAD_CSV, 0, "row 2"},
+	    {"[].contract,[].bid\n1,AQID\n2,BAUG\n", SB_OK, 2, NULL},
+	    {"[].contract,[].bid\r\n1,AQID\r\n2,BAUG", SB_OK, 2, NULL},
+	    {"[].contract,[].bid\n", SB_OK, 0, NULL},
+	    {"", SB_ERR_BAD_CSV, 0, "empty"},
+	    {"contract,bid\n1,AQID\n", SB_ERR_BAD_CSV, 0, "header"},
+	    {"[].contract,[].bid\n1,AQID\n\n2,BAUG\n", SB_ERR_BAD_CSV, 0, "row 2 is empty"},
+	    {"[].contract,[].bid\n1\n", SB_ERR_BAD_CSV, 0, "row 1 has one field"},
+	    {"[].contract,[].bid\n1,AQID,x\n", SB_ERR_BAD_CSV, 0, "row 1 has more than 2"},
+	    {"[].contract,[].bid\n1,\n", SB_ERR_BAD_CSV, 0, "row 1 has no ciphertext"},
+	    {"[].contract,[].bid\n,AQID\n", SB_ERR_BAD_CSV, 0, "row 1"},
+	    {"[].contract,[].bid\n1,AQID\n\"2\",AQID\n", SB_ERR_BAD_CSV, 0, "row 2"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		struct collect c = {0};
@@ -310,23 +481,24 @@ static void test_bids_csv(void **state)
 			assert_non_null(strstr(sb_error_detail(), v[i].detail));
 	}
 	struct collect c = {0};
-	assert_true(sb_ok(sb_bids_csv_each(sb_slice_str("[].contract,[].bid\n7,Zm9v\n"),
-					   collect_row, &c)));
+	assert_true(
+	    sb_ok(sb_bids_csv_each(sb_slice_str("[].contract,[].bid\n7,Zm9v\n"), collect_row, &c)));
 	assert_string_equal(c.last_prop, "7");
 	assert_string_equal(c.last_ct, "Zm9v");
 }
 
 static const char good_manifest[] =
-	"{\"version\": 1, \"job_id\": \"auction-2026-11-22\", \"region\": \"us-east-1\",\n"
-	" \"computation\": \"highest-bid\", \"disclose\": \"winner\",\n"
-	" \"parties\": [\n"
-	"  {\"name\": \"Buyer1\", \"input\": \"s3://buyer1-bids/encrypted.csv\", \"format\": "
-	"\"kms-csv\",\n"
-	"   \"key\": \"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\"},\n"
-	"  {\"name\": \"Buyer2\", \"input\": \"file:///data/buyer2/encrypted.csv\", \"format\": "
-	"\"kms-csv\", \"key\": \"alias/buyer2\"}\n"
-	" ],\n"
-	" \"output\": \"s3://bidding-service/output.csv\"}";
+    "{\"version\": 1, \"job_id\": \"auction-2026-11-22\", \"region\": \"us-east-1\",\n"
+    " \"computation\": \"highest-bid\", \"disclose\": \"winner\",\n"
+    " \"parties\": [\n"
+    "  {\"name\": \"Buyer1\", \"input\": \"s3://buyer1-bids/encrypted.csv\", \"format\": "
+    "\"kms-csv\",\n"
+    "   \"key\": "
+    "\"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\"},\n"
+    "  {\"name\": \"Buyer2\", \"input\": \"file:///data/buyer2/encrypted.csv\", \"format\": "
+    "\"kms-csv\", \"key\": \"alias/buyer2\"}\n"
+    " ],\n"
+    " \"output\": \"s3://bidding-service/output.csv\"}";
 
 static void test_manifest_good_and_canonical(void **state)
 {
@@ -340,17 +512,17 @@ static void test_manifest_good_and_canonical(void **state)
 	assert_true(sb_ok(sb_manifest_party_index(&m, sb_slice_str("Buyer2"), &idx)));
 	assert_int_equal(idx, 1);
 	assert_int_equal(sb_manifest_party_index(&m, sb_slice_str("Buyer3"), &idx).code,
-			 SB_ERR_BAD_PARTY);
+	                 SB_ERR_BAD_PARTY);
 
 	/* Same content, other order, defaults omitted: same canonical form and hash. */
 	static const char reordered[] =
-		"{\"output\":\"s3://bidding-service/output.csv\",\"parties\":["
-		"{\"key\":\"arn:aws:kms:us-east-1:111122223333:key/"
-		"1234abcd-12ab-34cd-56ef-1234567890ab\",\"name\":\"Buyer1\","
-		"\"input\":\"s3://buyer1-bids/encrypted.csv\"},"
-		"{\"name\":\"Buyer2\",\"input\":\"file:///data/buyer2/encrypted.csv\","
-		"\"key\":\"alias/buyer2\"}],"
-		"\"region\":\"us-east-1\",\"job_id\":\"auction-2026-11-22\",\"version\":1}";
+	    "{\"output\":\"s3://bidding-service/output.csv\",\"parties\":["
+	    "{\"key\":\"arn:aws:kms:us-east-1:111122223333:key/"
+	    "1234abcd-12ab-34cd-56ef-1234567890ab\",\"name\":\"Buyer1\","
+	    "\"input\":\"s3://buyer1-bids/encrypted.csv\"},"
+	    "{\"name\":\"Buyer2\",\"input\":\"file:///data/buyer2/encrypted.csv\","
+	    "\"key\":\"alias/buyer2\"}],"
+	    "\"region\":\"us-east-1\",\"job_id\":\"auction-2026-11-22\",\"version\":1}";
 	assert_true(sb_ok(sb_manifest_parse(sb_slice_str(reordered), &m2)));
 	assert_string_equal(sb_buf_cstr(&m.canonical), sb_buf_cstr(&m2.canonical));
 	assert_memory_equal(m.hash, m2.hash, sizeof(m.hash));
@@ -376,28 +548,29 @@ static void test_manifest_rejects(void **state)
 {
 	(void)state;
 	static const struct manifest_vector v[] = {
-		{"\"version\": 1", "\"version\": 2", "version"},
-		{"\"version\": 1", "\"version\": \"1\"", "version"},
-		{"\"region\"", "\"regio\"", "unknown field"},
-		{"\"format\": \"kms-csv\",\n", "\"format\": \"xml\",\n", "format"},
-		{"\"computation\": \"highest-bid\"", "\"computation\": \"lowest\"", "computation"},
-		{"\"disclose\": \"winner\"", "\"disclose\": \"all\"", "disclose"},
-		{"\"name\": \"Buyer2\"", "\"name\": \"Buyer1\"", "listed twice"},
-		{"\"name\": \"Buyer2\"", "\"name\": \"Buyer 2\"", "party name"},
-		{"\"name\": \"Buyer2\"", "\"nam\": \"Buyer2\"", "unknown field"},
-		{"\"input\": \"file:///data/buyer2/encrypted.csv\"", "\"input\": \"http://x/y\"", "URI"},
-		{"s3://bidding-service/output.csv", "s3://bucket-only", "URI"},
-		{"\"job_id\": \"auction-2026-11-22\"", "\"job_id\": \"a b\"", "job_id"},
-		{"\"job_id\": \"auction-2026-11-22\", ", "", "missing field \"job_id\""},
-		{"\"version\": 1,", "\"version\": 1, \"version\": 1,", "duplicate"},
-		{"\"output\": \"s3://bidding-service/output.csv\"}", "\"output\": ", "JSON error"},
+	    {"\"version\": 1", "\"version\": 2", "version"},
+	    {"\"version\": 1", "\"version\": \"1\"", "version"},
+	    {"\"region\"", "\"regio\"", "unknown field"},
+	    {"\"format\": \"kms-csv\",\n", "\"format\": \"xml\",\n", "format"},
+	    {"\"computation\": \"highest-bid\"", "\"computation\": \"lowest\"", "computation"},
+	    {"\"disclose\": \"winner\"", "\"disclose\": \"all\"", "disclose"},
+	    {"\"name\": \"Buyer2\"", "\"name\": \"Buyer1\"", "listed twice"},
+	    {"\"name\": \"Buyer2\"", "\"name\": \"Buyer 2\"", "party name"},
+	    {"\"name\": \"Buyer2\"", "\"nam\": \"Buyer2\"", "unknown field"},
+	    {"\"input\": \"file:///data/buyer2/encrypted.csv\"", "\"input\": \"http://x/y\"",
+	     "URI"},
+	    {"s3://bidding-service/output.csv", "s3://bucket-only", "URI"},
+	    {"\"job_id\": \"auction-2026-11-22\"", "\"job_id\": \"a b\"", "job_id"},
+	    {"\"job_id\": \"auction-2026-11-22\", ", "", "missing field \"job_id\""},
+	    {"\"version\": 1,", "\"version\": 1, \"version\": 1,", "duplicate"},
+	    {"\"output\": \"s3://bidding-service/output.csv\"}", "\"output\": ", "JSON error"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		char text[4096];
 		const char *at = strstr(good_manifest, v[i].from);
 		assert_non_null(at);
 		snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - good_manifest), good_manifest,
-			 v[i].to, at + strlen(v[i].from));
+		         v[i].to, at + strlen(v[i].from));
 		struct sb_manifest m;
 		sb_result r = sb_manifest_parse(sb_slice_str(text), &m);
 		if (r.code != SB_ERR_BAD_MANIFEST && r.code != SB_ERR_BAD_PARTY)
@@ -409,8 +582,8 @@ static void test_manifest_rejects(void **state)
 	/* Fewer than two parties. */
 	struct sb_manifest m;
 	static const char one[] =
-		"{\"version\":1,\"job_id\":\"j\",\"region\":\"us-east-1\",\"parties\":[{\"name\":"
-		"\"A\",\"input\":\"file:///a\",\"key\":\"alias/a\"}],\"output\":\"file:///o\"}";
+	    "{\"version\":1,\"job_id\":\"j\",\"region\":\"us-east-1\",\"parties\":[{\"name\":"
+	    "\"A\",\"input\":\"file:///a\",\"key\":\"alias/a\"}],\"output\":\"file:///o\"}";
 	assert_int_equal(sb_manifest_parse(sb_slice_str(one), &m).code, SB_ERR_BAD_MANIFEST);
 	assert_non_null(strstr(sb_error_detail(), "2.."));
 	assert_int_equal(sb_manifest_parse(sb_slice_str("[]"), &m).code, SB_ERR_BAD_MANIFEST);
@@ -419,17 +592,18 @@ static void test_manifest_rejects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_amount_compare),
-		cmocka_unit_test(test_amount_rejects),
-		cmocka_unit_test(test_amount_length),
-		cmocka_unit_test(test_aws_sample_example),
-		cmocka_unit_test(test_ties_gaps_and_order),
-		cmocka_unit_test(test_second_price_and_disclosure),
-		cmocka_unit_test(test_auction_rejects),
-		cmocka_unit_test(test_five_buyers_match_reference),
-		cmocka_unit_test(test_bids_csv),
-		cmocka_unit_test(test_manifest_good_and_canonical),
-		cmocka_unit_test(test_manifest_rejects),
+	    cmocka_unit_test(test_amount_compare),
+	    cmocka_unit_test(test_amount_rejects),
+	    cmocka_unit_test(test_amount_length),
+	    cmocka_unit_test(test_aws_sample_example),
+	    cmocka_unit_test(test_ties_gaps_and_order),
+	    cmocka_unit_test(test_second_price_and_disclosure),
+	    cmocka_unit_test(test_auction_rejects),
+	    cmocka_unit_test(test_five_buyers_match_reference),
+	    cmocka_unit_test(test_index_and_amount_shapes_match_reference),
+	    cmocka_unit_test(test_bids_csv),
+	    cmocka_unit_test(test_manifest_good_and_canonical),
+	    cmocka_unit_test(test_manifest_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,10 +12,8 @@
 #include "auction/sb_receipt.h"
 #include "auction/sb_trailer.h"
 #include "common/sb_encoding.h"
+#include "test_job_fake.h"
 
-#define ARN1 "arn:aws:kms:us-east-1:111122223333:key/11111111-1111-1111-1111-111111111111"
-#define ARN2 "arn:aws:kms:us-east-1:111122223333:key/22222222-2222-2222-2222-222222222222"
-#define ARN3 "arn:aws:kms:us-east-1:999999999999:key/33333333-3333-3333-3333-333333333333"
 
 #define MANIFEST(job, disclose, bind1, extra)                                                 \
 	"{\"version\":1,\"job_id\":\"" job "\",\"region\":\"us-east-1\"" disclose ",\"parties\":[" \
@@ -25,67 +23,6 @@
 
 static const char manifest_none[] = MANIFEST("t1", "", ",\"binding\":\"none\"", "");
 static const char manifest_job[] = MANIFEST("t1", "", "", "");
-
-/*
- * The fake KMS: a "ciphertext" is base64 of "<key-arn>|<context>|<plaintext>",
- * context being "k=v;..." of the pairs it was encrypted with. Decrypt fails
- * like KMS (InvalidCiphertextException) when the context differs, and with
- * IncorrectKeyException when KeyId is the alias and the key is another.
- */
-struct fake {
-	size_t decrypt_calls, items;
-	uint8_t last_user_data[48];
-};
-
-static void context_text(const struct sb_job_ctx *ctx, size_t n, char *out, size_t cap)
-{
-	size_t off = 0;
-	out[0] = '\0';
-	for (size_t i = 0; i < n; i++)
-		off += (size_t)snprintf(out + off, cap - off, "%s=%s;", ctx[i].key, ctx[i].value);
-}
-
-static void fake_one(struct sb_job_cipher *it)
-{
-	struct sb_buf raw = SB_BUF_INIT(4096);
-	char want[1024];
-	it->status = sb_base64_decode(it->ciphertext_b64, &raw);
-	const char *s = sb_buf_cstr(&raw);
-	const char *bar1 = strchr(s, '|');
-	const char *bar2 = bar1 != NULL ? strchr(bar1 + 1, '|') : NULL;
-	context_text(it->context, it->n_context, want, sizeof(want));
-	if (!sb_ok(it->status) || bar2 == NULL || strlen(want) != (size_t)(bar2 - bar1 - 1) ||
-	    strncmp(bar1 + 1, want, strlen(want)) != 0) {
-		it->status = (sb_result){SB_ERR_DECRYPT};
-		snprintf(it->error, sizeof(it->error), "KMS Decrypt: InvalidCiphertextException");
-	} else if (strcmp(it->key_id, "alias/buyer2") == 0 &&
-		   strncmp(s, ARN2 "|", strlen(ARN2) + 1) != 0) {
-		it->status = (sb_result){SB_ERR_WRONG_KEY};
-		snprintf(it->error, sizeof(it->error), "KMS Decrypt: IncorrectKeyException");
-	} else {
-		snprintf(it->key_arn, sizeof(it->key_arn), "%.*s", (int)(bar1 - s), s);
-		it->status = sb_buf_append_str(&it->plaintext, bar2 + 1);
-	}
-	sb_buf_cleanup(&raw);
-}
-
-static sb_result fake_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
-{
-	struct fake *f = ctx;
-	f->decrypt_calls++;
-	f->items += n;
-	for (size_t i = 0; i < n; i++)
-		fake_one(&items[i]);
-	return SB_OK_RESULT;
-}
-
-static sb_result fake_attest(void *ctx, struct sb_slice user_data, struct sb_buf *doc)
-{
-	struct fake *f = ctx;
-	assert_int_equal(user_data.len, 48);
-	memcpy(f->last_user_data, user_data.ptr, 48);
-	return sb_buf_append_str(doc, "DOC");
-}
 
 /* One party's file as a party (or an attacker) would write it. */
 struct file {

@@ -392,6 +392,159 @@ static void test_storage(void **state)
 	sb_buf_cleanup(&got);
 }
 
+/* Reads a whole reader in chunk-sized pieces into out; the first failure is returned. */
+static sb_result drain_reader(struct sb_storage_reader *rd, size_t chunk, struct sb_buf *out)
+{
+	for (;;) {
+		size_t n = 0;
+		SB_GUARD(sb_buf_reserve(out, chunk));
+		SB_GUARD(sb_storage_read(rd, sb_buf_tail(out), chunk, &n));
+		if (n == 0)
+			return SB_OK_RESULT;
+		SB_GUARD(sb_buf_commit(out, out->len + n));
+	}
+}
+
+static struct sb_storage *test_storage_new(void)
+{
+	struct sb_storage *st = NULL;
+	struct sb_s3_config cfg;
+
+	sb_s3_config_default(&cfg);
+	cfg.endpoint = g_endpoint;
+	cfg.region = "us-east-1";
+	cfg.creds = g_creds;
+	assert_true(sb_ok(sb_storage_new(&cfg, &st)));
+	return st;
+}
+
+/* S3: ranged GETs pinned to the ETag, byte for byte; a replaced object fails. */
+static void test_storage_reader_s3(void **state)
+{
+	(void)state;
+	const size_t size = 2 * SB_STORAGE_RANGE + 12345;
+	struct sb_storage *st = test_storage_new();
+	struct sb_storage_reader *rd = NULL;
+	struct sb_buf data = SB_BUF_INIT(size), got = SB_BUF_INIT(size + (1u << 20));
+	const char *uri = "s3://sealbid-test/reader/big.bin";
+	uint8_t chunk[1000];
+	size_t n;
+
+	assert_true(sb_ok(sb_buf_reserve(&data, size)));
+	assert_true(sb_ok(sb_random_bytes(sb_buf_tail(&data), size)));
+	assert_true(sb_ok(sb_buf_commit(&data, size)));
+	assert_true(sb_ok(sb_storage_put(st, uri, sb_buf_slice(&data))));
+	assert_true(sb_ok(sb_storage_open(st, uri, &rd)));
+	assert_int_equal(sb_storage_reader_size(rd), size);
+	/* An odd chunk size so reads straddle range boundaries. */
+	sb_result dr = drain_reader(rd, 77777, &got);
+	if (!sb_ok(dr))
+		print_error("%s\n", sb_error_describe());
+	assert_true(sb_ok(dr));
+	assert_int_equal(got.len, size);
+	assert_memory_equal(got.data, data.data, size);
+	sb_storage_close(rd);
+
+	/* Replaced after the first range was fetched: the next range is refused. */
+	assert_true(sb_ok(sb_storage_open(st, uri, &rd)));
+	assert_true(sb_ok(sb_storage_read(rd, chunk, sizeof(chunk), &n)));
+	assert_int_equal(n, sizeof(chunk));
+	data.data[0] ^= 1;
+	assert_true(sb_ok(sb_storage_put(st, uri, sb_buf_slice(&data))));
+	sb_buf_reset(&got);
+	assert_int_equal(drain_reader(rd, 65536, &got).code, SB_ERR_AWS_CHANGED);
+	/* Whole reads only up to the end of the first range; the straddling one fails. */
+	assert_int_equal(got.len, (SB_STORAGE_RANGE - sizeof(chunk)) / 65536 * 65536);
+	sb_storage_close(rd);
+
+	/* Empty object: one read, nothing, no ranged GET (a 416 otherwise). */
+	assert_true(sb_ok(sb_storage_put(st, uri, SB_SLICE(NULL, 0))));
+	assert_true(sb_ok(sb_storage_open(st, uri, &rd)));
+	assert_true(sb_ok(sb_storage_read(rd, chunk, sizeof(chunk), &n)));
+	assert_int_equal(n, 0);
+	sb_storage_close(rd);
+	rd = NULL;
+	assert_int_equal(sb_storage_open(st, "s3://sealbid-test/reader/missing", &rd).code,
+			 SB_ERR_AWS_NOT_FOUND);
+	assert_null(rd);
+	sb_storage_close(NULL);
+	sb_storage_free(st);
+	sb_buf_cleanup(&data);
+	sb_buf_cleanup(&got);
+}
+
+/* Files: regular files only, opened without blocking; a FIFO never hangs the reader. */
+static void test_storage_reader_files(void **state)
+{
+	(void)state;
+	struct sb_storage *st = test_storage_new();
+	struct sb_storage_reader *rd = NULL;
+	struct sb_buf got = SB_BUF_INIT(1 << 20);
+	char path[128], uri[200], fifo[128], link[128], dir[128];
+	uint8_t buf[16];
+	size_t n;
+
+	tmp_path(path, sizeof(path), "reader.csv");
+	assert_true(sb_ok(sb_file_write_atomic(path, SB_SLICE_LIT("0123456789abcdef!"), 0600)));
+	(void)snprintf(uri, sizeof(uri), "file://%s", path);
+	assert_true(sb_ok(sb_storage_open(st, uri, &rd)));
+	assert_int_equal(sb_storage_reader_size(rd), 17);
+	assert_true(sb_ok(drain_reader(rd, 4, &got)));
+	assert_int_equal(got.len, 17);
+	assert_memory_equal(got.data, "0123456789abcdef!", 17);
+	sb_storage_close(rd);
+
+	/* Cut short while being read: an error, not a short input. */
+	assert_true(sb_ok(sb_storage_open(st, uri, &rd)));
+	assert_true(sb_ok(sb_storage_read(rd, buf, 4, &n)));
+	assert_int_equal(truncate(path, 8), 0);
+	sb_buf_reset(&got);
+	assert_int_equal(drain_reader(rd, 16, &got).code, SB_ERR_IO);
+	sb_storage_close(rd);
+
+	tmp_path(fifo, sizeof(fifo), "reader.fifo");
+	tmp_path(link, sizeof(link), "reader.link");
+	tmp_path(dir, sizeof(dir), "reader.dir");
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	const char *bad[] = {fifo, link, dir, "/dev/null"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		rd = NULL;
+		(void)snprintf(uri, sizeof(uri), "file://%s", bad[i]);
+		assert_int_equal(sb_storage_open(st, uri, &rd).code, SB_ERR_NOT_REGULAR);
+		assert_null(rd);
+	}
+	(void)snprintf(uri, sizeof(uri), "file://%s/none", g_dir);
+	assert_int_equal(sb_storage_open(st, uri, &rd).code, SB_ERR_NOT_FOUND);
+	/* Copies neither read from nor replace anything but regular files. */
+	assert_int_equal(sb_storage_put_file(st, "s3://sealbid-test/reader/x", fifo).code,
+			 SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_storage_put_file(st, uri, fifo).code, SB_ERR_NOT_REGULAR);
+	assert_true(sb_ok(sb_storage_put(st, "s3://sealbid-test/reader/x", SB_SLICE_LIT("x"))));
+	assert_int_equal(sb_storage_get_file(st, "s3://sealbid-test/reader/x", fifo).code,
+			 SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_storage_get_file(st, "s3://sealbid-test/reader/x", link).code,
+			 SB_ERR_NOT_REGULAR);
+	(void)snprintf(uri, sizeof(uri), "file://%s", path);
+	assert_int_equal(sb_storage_get_file(st, uri, dir).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_storage_put(st, "file:///dev/null", SB_SLICE_LIT("x")).code,
+			 SB_ERR_NOT_REGULAR);
+	struct stat sbuf;
+	assert_int_equal(lstat(fifo, &sbuf), 0);
+	assert_true(S_ISFIFO(sbuf.st_mode));
+	assert_int_equal(lstat(link, &sbuf), 0);
+	assert_true(S_ISLNK(sbuf.st_mode));
+	assert_int_equal(stat("/dev/null", &sbuf), 0);
+	assert_true(S_ISCHR(sbuf.st_mode));
+	unlink(fifo);
+	unlink(link);
+	rmdir(dir);
+	unlink(path);
+	sb_storage_free(st);
+	sb_buf_cleanup(&got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +554,8 @@ int main(void)
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_uri_parse),
 		cmocka_unit_test(test_storage),
+		cmocka_unit_test(test_storage_reader_s3),
+		cmocka_unit_test(test_storage_reader_files),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

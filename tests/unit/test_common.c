@@ -1,11 +1,16 @@
 /* Unit tests for src/common: results, buffers, encodings, parsing, files, time. */
+#include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -85,6 +90,82 @@ static void test_buf_secret_and_move(void **state)
 	assert_true(d.secret);
 	sb_buf_cleanup(&d);
 	sb_buf_cleanup(&s);
+}
+
+/* The VmFlags of the mapping holding p, from /proc/self/smaps. */
+static void mapping_flags(const void *p, char *out, size_t n)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[1024];
+	bool in = false;
+
+	assert_non_null(f);
+	out[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+			continue;
+		}
+		if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			snprintf(out, n, "%s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+	assert_true(out[0] != '\0');
+}
+
+/* Secret buffers live on pages left out of core dumps ("dd" in VmFlags);
+ * ordinary buffers do not (so the check can fail). */
+static void test_secret_pages_not_dumped(void **state)
+{
+	(void)state;
+	char flags[1024];
+	struct sb_buf s = SB_BUF_INIT_SECRET(1 << 20), plain = SB_BUF_INIT(1 << 20);
+	void *p = NULL;
+	size_t cap = 0;
+
+	assert_true(sb_ok(sb_buf_append_str(&s, "k3y")));
+	mapping_flags(s.data, flags, sizeof(flags));
+	if (strstr(flags, " dd") == NULL)
+		fail_msg("secret buffer mapping flags: %s", flags);
+	/* Growing keeps the property (a new mapping, the old one wiped). */
+	for (int i = 0; i < 100000; i++)
+		assert_true(sb_ok(sb_buf_append_u8(&s, (uint8_t)i)));
+	mapping_flags(s.data, flags, sizeof(flags));
+	assert_non_null(strstr(flags, " dd"));
+	assert_true(sb_ok(sb_buf_append_str(&plain, "public")));
+	mapping_flags(plain.data, flags, sizeof(flags));
+	assert_null(strstr(flags, " dd"));
+	sb_buf_cleanup(&s);
+	sb_buf_cleanup(&plain);
+
+	/* Recycled pages (sb_secret_free keeps small mappings) stay out of dumps. */
+	for (int i = 0; i < 3; i++) {
+		assert_true(sb_ok(sb_secret_alloc(1, &p, &cap)));
+		assert_true(cap > 0 && cap % (size_t)sysconf(_SC_PAGESIZE) == 0);
+		mapping_flags(p, flags, sizeof(flags));
+		assert_non_null(strstr(flags, " dd"));
+		sb_secret_free(p, cap);
+	}
+	/* Beyond the recycled classes: its own mapping, unmapped on free. */
+	assert_true(sb_ok(sb_secret_alloc(3u << 20, &p, &cap)));
+	assert_true(cap >= 3u << 20);
+	mapping_flags(p, flags, sizeof(flags));
+	assert_non_null(strstr(flags, " dd"));
+	sb_secret_free(p, cap);
+	assert_int_equal(sb_secret_alloc(1, NULL, &cap).code, SB_ERR_NULL);
+	sb_secret_free(NULL, 0);
+}
+
+static void test_process_protect(void **state)
+{
+	(void)state;
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
+	assert_true(sb_ok(sb_process_protect()));
+	assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+	assert_int_equal(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
 }
 
 static void test_reader_writer(void **state)
@@ -178,6 +259,39 @@ static void test_base64_rejects(void **state)
 	struct sb_buf small = SB_BUF_INIT(2);
 	assert_int_equal(sb_base64_decode(sb_slice_str("Zm9v"), &small).code, SB_ERR_TOO_LARGE);
 	sb_buf_cleanup(&small);
+}
+
+/* The decoder reserves the decoded size without the padding: a maximal
+ * input is accepted whatever its length mod 3, one byte more is refused. */
+static void test_base64_exact_limit(void **state)
+{
+	(void)state;
+	/* KMS Plaintext, CiphertextBlob, attestation document; small ones. */
+	static const size_t limits[] = {1, 2, 3, 4, 4096, 6144, 16384};
+	uint8_t *raw = malloc(16384 + 1);
+
+	assert_non_null(raw);
+	for (size_t i = 0; i < 16385; i++)
+		raw[i] = (uint8_t)(i * 7 + 3);
+	for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+		size_t max = limits[l];
+		for (size_t n = max > 2 ? max - 2 : 1; n <= max + 1; n++) {
+			struct sb_buf e = SB_BUF_INIT(32768), d = SB_BUF_INIT(max);
+			assert_true(sb_ok(sb_base64_encode(SB_SLICE(raw, n), &e)));
+			sb_result r = sb_base64_decode(sb_buf_slice(&e), &d);
+			if (n <= max) {
+				if (!sb_ok(r))
+					fail_msg("%zu bytes refused under a limit of %zu", n, max);
+				assert_int_equal(d.len, n);
+				assert_memory_equal(d.data, raw, n);
+			} else {
+				assert_int_equal(r.code, SB_ERR_TOO_LARGE);
+			}
+			sb_buf_cleanup(&e);
+			sb_buf_cleanup(&d);
+		}
+	}
+	free(raw);
 }
 
 static void test_hex(void **state)
@@ -324,6 +438,52 @@ static void test_file_atomic_and_bounded(void **state)
 	rmdir(dir);
 }
 
+/* The streamed writer: nothing at the path until commit; abort leaves no file. */
+static void test_file_out_stream(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sb_test_XXXXXX", path[256];
+	struct sb_file_out o;
+	struct stat st;
+	DIR *d;
+	int entries = 0;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/out.sealed", dir);
+	assert_true(sb_ok(sb_file_out_open(&o, path)));
+	assert_true(sb_ok(sb_file_out_write(&o, sb_slice_str("part one, "))));
+	assert_int_equal(stat(path, &st), -1); /* not there yet */
+	sb_file_out_abort(&o);
+	sb_file_out_abort(&o); /* idempotent */
+	assert_int_equal(sb_file_out_write(&o, sb_slice_str("x")).code, SB_ERR_BAD_STATE);
+	assert_non_null(d = opendir(dir));
+	for (struct dirent *e; (e = readdir(d)) != NULL;)
+		entries += e->d_name[0] != '.';
+	closedir(d);
+	assert_int_equal(entries, 0); /* the temporary file is gone */
+
+	assert_true(sb_ok(sb_file_out_open(&o, path)));
+	assert_true(sb_ok(sb_file_out_write(&o, sb_slice_str("one, "))));
+	assert_true(sb_ok(sb_file_out_write(&o, sb_slice_str("two"))));
+	assert_true(sb_ok(sb_file_out_commit(&o, 0600)));
+	sb_file_out_abort(&o); /* a no-op after commit */
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	struct sb_buf b = SB_BUF_INIT(64);
+	assert_true(sb_ok(sb_file_read(path, &b)));
+	assert_string_equal(sb_buf_cstr(&b), "one, two");
+	sb_buf_cleanup(&b);
+	assert_int_equal(sb_file_out_commit(&o, 0600).code, SB_ERR_BAD_STATE);
+
+	/* A directory that does not exist: open fails, nothing to clean up. */
+	snprintf(path, sizeof(path), "%s/nodir/x", dir);
+	assert_int_equal(sb_file_out_open(&o, path).code, SB_ERR_IO);
+	sb_file_out_abort(&o);
+	snprintf(path, sizeof(path), "%s/out.sealed", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_next_line(void **state)
 {
 	(void)state;
@@ -378,23 +538,91 @@ static void test_log_levels_and_sanitising(void **state)
 	sb_log_set_sink(NULL, NULL);
 }
 
+/* sb_fd_read_full: fills the buffer, stops at EOF, and gives up at its deadline. */
+static void test_fd_read_full_deadline(void **state)
+{
+	(void)state;
+	uint8_t buf[16];
+	size_t n = 99;
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(write(p[1], "abc", 3), 3);
+	/* A writer that stays silent: SB_ERR_TIMEOUT once the deadline passes. */
+	uint64_t t0 = sb_time_mono_ns();
+	assert_int_equal(sb_fd_read_full(p[0], buf, sizeof(buf), t0 + 50000000u, &n).code,
+			 SB_ERR_TIMEOUT);
+	assert_true(sb_time_mono_ns() - t0 >= 50000000u);
+	assert_true(sb_time_mono_ns() - t0 < 5000000000u);
+	/* Data then EOF: what there was, short. */
+	assert_int_equal(write(p[1], "defg", 4), 4);
+	close(p[1]);
+	assert_true(sb_ok(sb_fd_read_full(p[0], buf, sizeof(buf), 0, &n)));
+	assert_int_equal(n, 4);
+	assert_memory_equal(buf, "defg", 4);
+	assert_true(sb_ok(sb_fd_read_full(p[0], buf, sizeof(buf), 0, &n)));
+	assert_int_equal(n, 0);
+	close(p[0]);
+}
+
+/* sb_file_open_regular / sb_file_check_replaceable: regular files only. */
+static void test_regular_files_only(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/sb_common_reg_XXXXXX", f[64], fifo[64], link[64];
+	uint64_t size = 0;
+	int fd = -1;
+
+	assert_non_null(mkdtemp(dir));
+	(void)snprintf(f, sizeof(f), "%s/f", dir);
+	(void)snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	(void)snprintf(link, sizeof(link), "%s/link", dir);
+	assert_true(sb_ok(sb_file_write_atomic(f, SB_SLICE_LIT("12345"), 0600)));
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(symlink(f, link), 0);
+	assert_true(sb_ok(sb_file_open_regular(f, &fd, &size)));
+	assert_int_equal(size, 5);
+	close(fd);
+	assert_int_equal(sb_file_open_regular(fifo, &fd, NULL).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_open_regular(link, &fd, NULL).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_open_regular(dir, &fd, NULL).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_open_regular("/dev/null", &fd, NULL).code, SB_ERR_NOT_REGULAR);
+	assert_true(sb_ok(sb_file_check_replaceable(f)));
+	assert_int_equal(sb_file_check_replaceable(fifo).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_check_replaceable(link).code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_check_replaceable("/dev/null").code, SB_ERR_NOT_REGULAR);
+	assert_int_equal(sb_file_write_atomic(fifo, SB_SLICE_LIT("x"), 0600).code,
+			 SB_ERR_NOT_REGULAR);
+	unlink(link);
+	unlink(fifo);
+	unlink(f);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_result_records_code_and_detail),
 		cmocka_unit_test(test_buf_bounds),
 		cmocka_unit_test(test_buf_secret_and_move),
+		cmocka_unit_test(test_secret_pages_not_dumped),
+		cmocka_unit_test(test_process_protect),
 		cmocka_unit_test(test_reader_writer),
 		cmocka_unit_test(test_base64_rfc4648_vectors),
 		cmocka_unit_test(test_base64_rejects),
+		cmocka_unit_test(test_base64_exact_limit),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_parse_integers),
 		cmocka_unit_test(test_size_arith),
 		cmocka_unit_test(test_time_parse),
 		cmocka_unit_test(test_file_atomic_and_bounded),
+		cmocka_unit_test(test_file_out_stream),
 		cmocka_unit_test(test_log_levels_and_sanitising),
 		cmocka_unit_test(test_state_dir_precedence),
 		cmocka_unit_test(test_next_line),
+		cmocka_unit_test(test_fd_read_full_deadline),
+		cmocka_unit_test(test_regular_files_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

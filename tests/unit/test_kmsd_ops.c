@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "attest/sb_attest_doc.h"
 #include "common/sb_encoding.h"
@@ -26,6 +27,7 @@
 #include "crypto/sb_rsa.h"
 #include "crypto/sb_x509.h"
 #include "kmsd/sb_kmsd.h"
+#include "kmsd/sb_kstore.h"
 
 #define ACCT   "111122223333"
 #define ADMIN  "arn:aws:iam::111122223333:user/admin"
@@ -496,6 +498,10 @@ static void test_bad_requests(void **state)
 	snprintf(body, sizeof(body),
 		 "{\"KeyId\":\"%s\",\"Plaintext\":\"eA==\",\"EncryptionAlgorithm\":\"RSAES_OAEP_SHA_1\"}",
 		 id);
+	/* A valid algorithm the symmetric key cannot use; a value outside the set. */
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "InvalidKeyUsageException");
+	snprintf(body, sizeof(body),
+		 "{\"KeyId\":\"%s\",\"Plaintext\":\"eA==\",\"EncryptionAlgorithm\":\"AES\"}", id);
 	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
 	expect_error(call(P_ADMIN, "Decrypt", "{\"CiphertextBlob\":\"AAAA\"}"), 400,
 		     "InvalidCiphertextException");
@@ -515,6 +521,93 @@ static void test_bad_requests(void **state)
 	big[0] = '{';
 	big[sizeof(big) - 2] = '}';
 	expect_error(call(P_ADMIN, "Encrypt", big), 413, "ValidationException");
+}
+
+/* n bytes of filler, base64 (caller frees). */
+static char *b64_of_size(size_t n)
+{
+	struct sb_buf raw = SB_BUF_INIT(n), e = SB_BUF_INIT(2 * n + 8);
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		assert_true(sb_ok(sb_buf_append_u8(&raw, (uint8_t)(i * 13 + 1))));
+	assert_true(sb_ok(sb_base64_encode(sb_buf_slice(&raw), &e)));
+	out = strdup(sb_buf_cstr(&e));
+	assert_non_null(out);
+	sb_buf_cleanup(&raw);
+	sb_buf_cleanup(&e);
+	return out;
+}
+
+static const char *msg_of(const struct reply *r)
+{
+	const char *m = str_of(r, "message");
+	return m != NULL ? m : "";
+}
+
+/* Every base64 limit reached through a request: "Plaintext ... Maximum
+ * length of 4096", "CiphertextBlob ... Maximum length of 6144", and a
+ * 16 KiB attestation document (the verifier's own limit). */
+static void test_size_limits(void **state)
+{
+	static char body[32768];
+	char id[64];
+	struct reply r;
+	char *p;
+
+	(void)state;
+	create_key(P_ADMIN, NULL, id);
+	p = b64_of_size(4096);
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"Plaintext\":\"%s\"}", id, p);
+	free(p);
+	r = call(P_ADMIN, "Encrypt", body);
+	expect_ok(r);
+	/* ... and it decrypts back to 4096 bytes. */
+	char *blob = strdup(str_of(&r, "CiphertextBlob"));
+	json_decref(r.json);
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", blob);
+	free(blob);
+	r = call(P_ADMIN, "Decrypt", body);
+	expect_ok(r);
+	struct sb_buf plain = SB_BUF_INIT_SECRET(4096);
+	assert_true(sb_ok(sb_base64_decode(sb_slice_str(str_of(&r, "Plaintext")), &plain)));
+	assert_int_equal(plain.len, 4096);
+	sb_buf_cleanup(&plain);
+	json_decref(r.json);
+	p = b64_of_size(4097);
+	snprintf(body, sizeof(body), "{\"KeyId\":\"%s\",\"Plaintext\":\"%s\"}", id, p);
+	free(p);
+	expect_error(call(P_ADMIN, "Encrypt", body), 400, "ValidationException");
+
+	/* 6144 bytes pass the size check and fail as a ciphertext; 6145 do not. */
+	p = b64_of_size(6144);
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", p);
+	free(p);
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "InvalidCiphertextException");
+	p = b64_of_size(6145);
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", p);
+	free(p);
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "ValidationException");
+
+	/* A 16384-byte document reaches the verifier (and is refused there as
+	 * garbage); 16385 bytes are refused for their size. */
+	p = b64_of_size(16384);
+	snprintf(body, sizeof(body),
+		 "{\"NumberOfBytes\":32,\"Recipient\":{\"AttestationDocument\":\"%s\"}}", p);
+	free(p);
+	r = call(P_ADMIN, "GenerateRandom", body);
+	assert_int_equal(r.status, 400);
+	if (strstr(msg_of(&r), "longer than") != NULL)
+		fail_msg("a 16 KiB document was refused for its size: %s", msg_of(&r));
+	json_decref(r.json);
+	p = b64_of_size(16385);
+	snprintf(body, sizeof(body),
+		 "{\"NumberOfBytes\":32,\"Recipient\":{\"AttestationDocument\":\"%s\"}}", p);
+	free(p);
+	r = call(P_ADMIN, "GenerateRandom", body);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(msg_of(&r), "longer than"));
+	json_decref(r.json);
 }
 
 static void test_policies(void **state)
@@ -559,6 +652,517 @@ static void test_policies(void **state)
 	json_decref(b);
 	expect_error(call(P_ADMIN, "CreateKey", "{\"Policy\":\"{\\\"Statement\\\":[]}\"}"), 400,
 		     "MalformedPolicyDocumentException");
+}
+
+/* ---- key states, DryRun, markers, tags, aliases, ReEncrypt, grants ---- */
+
+/* Sends a json_pack'ed body (taken). */
+static struct reply callj(enum who who, const char *op, json_t *body)
+{
+	char *s;
+	struct reply r;
+
+	assert_non_null(body);
+	s = json_dumps(body, JSON_COMPACT);
+	assert_non_null(s);
+	r = call(who, op, s);
+	free(s);
+	json_decref(body);
+	return r;
+}
+
+static void ok_call(enum who who, const char *op, json_t *body)
+{
+	struct reply r = callj(who, op, body);
+	expect_ok(r);
+	json_decref(r.json);
+}
+
+static const char *key_state(const char *id)
+{
+	static char state[32];
+	struct reply r = callj(P_ADMIN, "DescribeKey", json_pack("{s:s}", "KeyId", id));
+	expect_ok(r);
+	snprintf(state, sizeof(state), "%s",
+		 json_string_value(json_object_get(json_object_get(r.json, "KeyMetadata"),
+						   "KeyState")));
+	json_decref(r.json);
+	return state;
+}
+
+static json_t *enc_req(const char *id)
+{
+	return json_pack("{s:s, s:s}", "KeyId", id, "Plaintext", "eA==");
+}
+
+static void test_dry_run_markers_create_options(void **state)
+{
+	char id[64], blob[1024];
+	struct reply r;
+	const char *only_admin =
+		"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" ADMIN
+		"\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+
+	(void)state;
+	create_key(P_ADMIN, only_admin, id);
+	encrypt(id, "bid", NULL, blob, sizeof(blob));
+	/* DryRun: checked after authentication and the policy, nothing done. */
+	json_t *b = enc_req(id);
+	json_object_set_new(b, "DryRun", json_true());
+	r = callj(P_ADMIN, "Encrypt", b);
+	assert_null(json_object_get(r.json, "CiphertextBlob"));
+	expect_error(r, 412, "DryRunOperationException");
+	b = enc_req(id);
+	json_object_set_new(b, "DryRun", json_true());
+	expect_error(callj(P_BUYER, "Encrypt", b), 400, "AccessDeniedException");
+	r = callj(P_ADMIN, "Decrypt",
+		  json_pack("{s:s, s:b}", "CiphertextBlob", blob, "DryRun", 1));
+	assert_null(json_object_get(r.json, "Plaintext"));
+	expect_error(r, 412, "DryRunOperationException");
+	expect_error(callj(P_ADMIN, "GenerateDataKey",
+			   json_pack("{s:s, s:s, s:b}", "KeyId", id, "KeySpec", "AES_256", "DryRun",
+				     1)),
+		     412, "DryRunOperationException");
+	b = enc_req(id);
+	json_object_set_new(b, "DryRun", json_string("yes"));
+	expect_error(callj(P_ADMIN, "Encrypt", b), 400, "ValidationException");
+	b = enc_req(id);
+	json_object_set_new(b, "DryRun", json_false());
+	ok_call(P_ADMIN, "Encrypt", b);
+
+	/* Markers: only one this server issued, for the same listing. */
+	expect_error(call(P_ADMIN, "ListKeys", "{\"Marker\":\"bogus\"}"), 400,
+		     "InvalidMarkerException");
+	expect_error(call(P_ADMIN, "ListKeys", "{\"Marker\":\"QUFBQQ==\"}"), 400,
+		     "InvalidMarkerException");
+	create_key(P_ADMIN, NULL, blob);
+	expect_ok(r = call(P_ADMIN, "ListKeys", "{\"Limit\":1}"));
+	char marker[512];
+	snprintf(marker, sizeof(marker), "%s", str_of(&r, "NextMarker"));
+	json_decref(r.json);
+	ok_call(P_ADMIN, "ListKeys", json_pack("{s:s}", "Marker", marker));
+	expect_error(callj(P_ADMIN, "ListAliases", json_pack("{s:s}", "Marker", marker)), 400,
+		     "InvalidMarkerException");
+
+	/* CreateKey: MultiRegion is refused, not dropped; Tags are kept. */
+	expect_error(call(P_ADMIN, "CreateKey", "{\"MultiRegion\":true}"), 400,
+		     "UnsupportedOperationException");
+	expect_ok(r = call(P_ADMIN, "CreateKey",
+			   "{\"MultiRegion\":false,\"Tags\":[{\"TagKey\":\"team\",\"TagValue\":"
+			   "\"auction\"},{\"TagKey\":\"empty\",\"TagValue\":\"\"}]}"));
+	snprintf(id, sizeof(id), "%s",
+		 json_string_value(json_object_get(json_object_get(r.json, "KeyMetadata"), "KeyId")));
+	json_decref(r.json);
+	r = callj(P_ADMIN, "ListResourceTags", json_pack("{s:s}", "KeyId", id));
+	expect_ok(r);
+	json_t *tags = json_object_get(r.json, "Tags");
+	assert_int_equal(json_array_size(tags), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 1), "TagKey")),
+			    "team");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 1), "TagValue")),
+			    "auction");
+	json_decref(r.json);
+	expect_error(call(P_ADMIN, "CreateKey",
+			  "{\"Tags\":[{\"TagKey\":\"aws:x\",\"TagValue\":\"v\"}]}"),
+		     400, "TagException");
+	expect_error(call(P_ADMIN, "CreateKey",
+			  "{\"Tags\":[{\"TagKey\":\"a\",\"TagValue\":\"v\"},{\"TagKey\":\"a\","
+			  "\"TagValue\":\"w\"}]}"),
+		     400, "TagException");
+	/* TagResource / UntagResource. */
+	ok_call(P_ADMIN, "TagResource",
+		json_pack("{s:s, s:[{s:s, s:s}]}", "KeyId", id, "Tags", "TagKey", "team", "TagValue",
+			  "sealed"));
+	ok_call(P_ADMIN, "UntagResource", json_pack("{s:s, s:[s]}", "KeyId", id, "TagKeys", "empty"));
+	r = callj(P_ADMIN, "ListResourceTags", json_pack("{s:s, s:i}", "KeyId", id, "Limit", 1));
+	expect_ok(r);
+	tags = json_object_get(r.json, "Tags");
+	assert_int_equal(json_array_size(tags), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tags, 0), "TagValue")),
+			    "sealed");
+	assert_false(json_is_true(json_object_get(r.json, "Truncated")));
+	json_decref(r.json);
+	expect_error(callj(P_ADMIN, "ListResourceTags", json_pack("{s:s, s:i}", "KeyId", id, "Limit",
+								  51)),
+		     400, "ValidationException");
+	/* ListKeyPolicies. */
+	r = callj(P_ADMIN, "ListKeyPolicies", json_pack("{s:s}", "KeyId", id));
+	expect_ok(r);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(r.json, "PolicyNames"),
+							     0)),
+			    "default");
+	json_decref(r.json);
+}
+
+static void test_key_states(void **state)
+{
+	char id[64], blob[1024], body[2048];
+	struct reply r;
+
+	(void)state;
+	create_key(P_ADMIN, NULL, id);
+	encrypt(id, "bid", NULL, blob, sizeof(blob));
+	snprintf(body, sizeof(body), "{\"CiphertextBlob\":\"%s\"}", blob);
+	assert_string_equal(key_state(id), "Enabled");
+
+	/* Disabled: cryptography is DisabledException, management goes on. */
+	ok_call(P_ADMIN, "DisableKey", json_pack("{s:s}", "KeyId", id));
+	assert_string_equal(key_state(id), "Disabled");
+	expect_error(callj(P_ADMIN, "Encrypt", enc_req(id)), 400, "DisabledException");
+	expect_error(call(P_ADMIN, "Decrypt", body), 400, "DisabledException");
+	ok_call(P_ADMIN, "UpdateKeyDescription",
+		json_pack("{s:s, s:s}", "KeyId", id, "Description", "retired"));
+	ok_call(P_ADMIN, "EnableKey", json_pack("{s:s}", "KeyId", id));
+	ok_call(P_ADMIN, "Decrypt", json_pack("{s:s}", "CiphertextBlob", blob));
+	r = callj(P_ADMIN, "DescribeKey", json_pack("{s:s}", "KeyId", id));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r.json, "KeyMetadata"),
+							      "Description")),
+			    "retired");
+	json_decref(r.json);
+
+	/* ScheduleKeyDeletion: 7..30 days, 30 by default. */
+	expect_error(callj(P_ADMIN, "ScheduleKeyDeletion",
+			   json_pack("{s:s, s:i}", "KeyId", id, "PendingWindowInDays", 6)),
+		     400, "ValidationException");
+	expect_error(callj(P_ADMIN, "ScheduleKeyDeletion",
+			   json_pack("{s:s, s:i}", "KeyId", id, "PendingWindowInDays", 31)),
+		     400, "ValidationException");
+	snprintf(body, sizeof(body), "{\"AliasName\":\"alias/doomed\",\"TargetKeyId\":\"%s\"}", id);
+	expect_ok(r = call(P_ADMIN, "CreateAlias", body));
+	json_decref(r.json);
+	r = callj(P_ADMIN, "ScheduleKeyDeletion", json_pack("{s:s}", "KeyId", id));
+	expect_ok(r);
+	assert_string_equal(str_of(&r, "KeyState"), "PendingDeletion");
+	assert_int_equal(json_integer_value(json_object_get(r.json, "PendingWindowInDays")), 30);
+	double when = json_real_value(json_object_get(r.json, "DeletionDate"));
+	double now = (double)sb_time_now_ms() / 1000.0;
+	assert_true(when > now + 30 * 86400.0 - 60 && when < now + 30 * 86400.0 + 60);
+	json_decref(r.json);
+	r = callj(P_ADMIN, "DescribeKey", json_pack("{s:s}", "KeyId", id));
+	json_t *md = json_object_get(r.json, "KeyMetadata");
+	assert_string_equal(json_string_value(json_object_get(md, "KeyState")), "PendingDeletion");
+	assert_int_equal(json_integer_value(json_object_get(md, "PendingDeletionWindowInDays")), 30);
+	assert_non_null(json_object_get(md, "DeletionDate"));
+	json_decref(r.json);
+	/* PendingDeletion: KMSInvalidStateException for use and most changes. */
+	expect_error(callj(P_ADMIN, "Encrypt", enc_req(id)), 400, "KMSInvalidStateException");
+	expect_error(callj(P_ADMIN, "Decrypt", json_pack("{s:s}", "CiphertextBlob", blob)), 400,
+		     "KMSInvalidStateException");
+	expect_error(callj(P_ADMIN, "EnableKey", json_pack("{s:s}", "KeyId", id)), 400,
+		     "KMSInvalidStateException");
+	expect_error(callj(P_ADMIN, "ScheduleKeyDeletion", json_pack("{s:s}", "KeyId", id)), 400,
+		     "KMSInvalidStateException");
+	expect_error(callj(P_ADMIN, "CreateAlias",
+			   json_pack("{s:s, s:s}", "AliasName", "alias/late", "TargetKeyId", id)),
+		     400, "KMSInvalidStateException");
+	expect_error(callj(P_ADMIN, "TagResource",
+			   json_pack("{s:s, s:[{s:s, s:s}]}", "KeyId", id, "Tags", "TagKey", "a",
+				     "TagValue", "b")),
+		     400, "KMSInvalidStateException");
+	ok_call(P_ADMIN, "GetKeyPolicy", json_pack("{s:s}", "KeyId", id));
+	ok_call(P_ADMIN, "DeleteAlias", json_pack("{s:s}", "AliasName", "alias/doomed"));
+	/* CancelKeyDeletion leaves the key Disabled; only a pending key. */
+	r = callj(P_ADMIN, "CancelKeyDeletion", json_pack("{s:s}", "KeyId", id));
+	expect_ok(r);
+	assert_non_null(strstr(str_of(&r, "KeyId"), id));
+	json_decref(r.json);
+	assert_string_equal(key_state(id), "Disabled");
+	expect_error(callj(P_ADMIN, "CancelKeyDeletion", json_pack("{s:s}", "KeyId", id)), 400,
+		     "KMSInvalidStateException");
+	expect_error(callj(P_ADMIN, "Encrypt", enc_req(id)), 400, "DisabledException");
+	ok_call(P_ADMIN, "EnableKey", json_pack("{s:s}", "KeyId", id));
+	ok_call(P_ADMIN, "Encrypt", enc_req(id));
+	/* Key management names a key by id or ARN, not by alias. */
+	expect_error(call(P_ADMIN, "DisableKey", "{\"KeyId\":\"alias/x\"}"), 400,
+		     "ValidationException");
+	expect_error(call(P_ADMIN, "DisableKey", "{\"KeyId\":\"44444444-4444-4444-8444-444444444444\"}"),
+		     400, "NotFoundException");
+}
+
+/* At the end of the waiting period the key is gone: NotFound for the key,
+ * InvalidCiphertext for what it encrypted, its aliases removed. The clock
+ * cannot be moved 7 days under SigV4, so the stored date is moved instead. */
+static void test_key_deleted_after_window(void **state)
+{
+	char id[64], blob[1024], path[128], sql[256];
+	sqlite3 *db = NULL;
+	struct reply r;
+
+	(void)state;
+	create_key(P_ADMIN, NULL, id);
+	encrypt(id, "gone", NULL, blob, sizeof(blob));
+	ok_call(P_ADMIN, "CreateAlias",
+		json_pack("{s:s, s:s}", "AliasName", "alias/expiring", "TargetKeyId", id));
+	ok_call(P_ADMIN, "ScheduleKeyDeletion",
+		json_pack("{s:s, s:i}", "KeyId", id, "PendingWindowInDays", 7));
+	snprintf(path, sizeof(path), "%s/%s", fx.dir, SB_KSTORE_FILE);
+	snprintf(sql, sizeof(sql), "UPDATE keys SET deletion_ms = 1000 WHERE id = '%s'", id);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	expect_error(callj(P_ADMIN, "Decrypt", json_pack("{s:s}", "CiphertextBlob", blob)), 400,
+		     "InvalidCiphertextException");
+	expect_error(callj(P_ADMIN, "DescribeKey", json_pack("{s:s}", "KeyId", id)), 400,
+		     "NotFoundException");
+	expect_error(callj(P_ADMIN, "CancelKeyDeletion", json_pack("{s:s}", "KeyId", id)), 400,
+		     "NotFoundException");
+	r = call(P_ADMIN, "ListAliases", "{}");
+	expect_ok(r);
+	json_t *a;
+	size_t i;
+	json_array_foreach(json_object_get(r.json, "Aliases"), i, a)
+		assert_string_not_equal(json_string_value(json_object_get(a, "AliasName")),
+					"alias/expiring");
+	json_decref(r.json);
+}
+
+static void test_alias_update_delete_reencrypt(void **state)
+{
+	char id1[64], id2[64], blob[1024], arn2[160];
+	struct reply r;
+#define POL(action)                                                                                \
+	"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" ADMIN               \
+	"\"},\"Action\":\"kms:*\",\"Resource\":\"*\"},{\"Effect\":\"Allow\",\"Principal\":"         \
+	"{\"AWS\":\"" BUYER "\"},\"Action\":\"" action "\",\"Resource\":\"*\"}]}"
+	const char *pol1 = POL("kms:ReEncryptFrom"), *pol2 = POL("kms:Encrypt");
+
+	(void)state;
+	create_key(P_ADMIN, pol1, id1);
+	create_key(P_ADMIN, pol2, id2);
+	snprintf(arn2, sizeof(arn2), "arn:aws:kms:us-east-1:" ACCT ":key/%s", id2);
+	ok_call(P_ADMIN, "CreateAlias",
+		json_pack("{s:s, s:s}", "AliasName", "alias/moving", "TargetKeyId", id1));
+	ok_call(P_ADMIN, "UpdateAlias",
+		json_pack("{s:s, s:s}", "AliasName", "alias/moving", "TargetKeyId", id2));
+	r = callj(P_ADMIN, "Encrypt", enc_req("alias/moving"));
+	expect_ok(r);
+	assert_string_equal(str_of(&r, "KeyId"), arn2);
+	json_decref(r.json);
+	expect_error(callj(P_ADMIN, "UpdateAlias",
+			   json_pack("{s:s, s:s}", "AliasName", "alias/none", "TargetKeyId", id2)),
+		     400, "NotFoundException");
+	ok_call(P_ADMIN, "DeleteAlias", json_pack("{s:s}", "AliasName", "alias/moving"));
+	expect_error(callj(P_ADMIN, "DeleteAlias", json_pack("{s:s}", "AliasName", "alias/moving")),
+		     400, "NotFoundException");
+	expect_error(callj(P_ADMIN, "Encrypt", enc_req("alias/moving")), 400, "NotFoundException");
+
+	/* ReEncrypt: contexts on both sides, both keys' policies. */
+	encrypt(id1, "100000", "{\"party\":\"buyer1\"}", blob, sizeof(blob));
+	r = callj(P_ADMIN, "ReEncrypt",
+		  json_pack("{s:s, s:{s:s}, s:s, s:{s:s}}", "CiphertextBlob", blob,
+			    "SourceEncryptionContext", "party", "buyer1", "DestinationKeyId", id2,
+			    "DestinationEncryptionContext", "round", "2"));
+	expect_ok(r);
+	assert_string_equal(str_of(&r, "KeyId"), arn2);
+	assert_non_null(strstr(str_of(&r, "SourceKeyId"), id1));
+	assert_string_equal(str_of(&r, "DestinationEncryptionAlgorithm"), "SYMMETRIC_DEFAULT");
+	char blob2[1024];
+	snprintf(blob2, sizeof(blob2), "%s", str_of(&r, "CiphertextBlob"));
+	json_decref(r.json);
+	r = callj(P_ADMIN, "Decrypt", json_pack("{s:s, s:{s:s}}", "CiphertextBlob", blob2,
+						"EncryptionContext", "round", "2"));
+	expect_ok(r);
+	plaintext_is(&r, "100000");
+	json_decref(r.json);
+	expect_error(callj(P_ADMIN, "ReEncrypt",
+			   json_pack("{s:s, s:s}", "CiphertextBlob", blob, "DestinationKeyId", id2)),
+		     400, "InvalidCiphertextException");
+	expect_error(callj(P_ADMIN, "ReEncrypt",
+			   json_pack("{s:s, s:{s:s}, s:s, s:s}", "CiphertextBlob", blob,
+				     "SourceEncryptionContext", "party", "buyer1", "DestinationKeyId",
+				     id2, "SourceKeyId", id2)),
+		     400, "IncorrectKeyException");
+	/* buyer1 may ReEncryptFrom key 1 but not ReEncryptTo key 2. */
+	r = callj(P_BUYER, "ReEncrypt",
+		  json_pack("{s:s, s:{s:s}, s:s}", "CiphertextBlob", blob, "SourceEncryptionContext",
+			    "party", "buyer1", "DestinationKeyId", id2));
+	assert_non_null(strstr(msg_of(&r), "kms:ReEncryptTo"));
+	expect_error(r, 400, "AccessDeniedException");
+	r = callj(P_BUYER, "ReEncrypt",
+		  json_pack("{s:s, s:{s:s}, s:s}", "CiphertextBlob", blob2, "SourceEncryptionContext",
+			    "round", "2", "DestinationKeyId", id1));
+	assert_non_null(strstr(msg_of(&r), "kms:ReEncryptFrom"));
+	expect_error(r, 400, "AccessDeniedException");
+	expect_error(callj(P_ADMIN, "ReEncrypt",
+			   json_pack("{s:s, s:{s:s}, s:s, s:b}", "CiphertextBlob", blob,
+				     "SourceEncryptionContext", "party", "buyer1", "DestinationKeyId",
+				     id2, "DryRun", 1)),
+		     412, "DryRunOperationException");
+	/* GenerateDataKeyWithoutPlaintext: a blob, never the key. */
+	r = callj(P_ADMIN, "GenerateDataKeyWithoutPlaintext",
+		  json_pack("{s:s, s:i}", "KeyId", id2, "NumberOfBytes", 32));
+	expect_ok(r);
+	assert_null(json_object_get(r.json, "Plaintext"));
+	snprintf(blob2, sizeof(blob2), "%s", str_of(&r, "CiphertextBlob"));
+	json_decref(r.json);
+	r = callj(P_ADMIN, "Decrypt", json_pack("{s:s}", "CiphertextBlob", blob2));
+	expect_ok(r);
+	struct sb_buf dk = SB_BUF_INIT_SECRET(64);
+	assert_true(sb_ok(sb_base64_decode(sb_slice_str(str_of(&r, "Plaintext")), &dk)));
+	assert_int_equal(dk.len, 32);
+	sb_buf_cleanup(&dk);
+	json_decref(r.json);
+	expect_error(callj(P_BUYER, "GenerateDataKeyWithoutPlaintext",
+			   json_pack("{s:s, s:i}", "KeyId", id2, "NumberOfBytes", 32)),
+		     400, "AccessDeniedException");
+}
+
+static void create_grant(const char *id, json_t *extra, char grant_id[80], char token[160])
+{
+	json_t *b = json_pack("{s:s}", "KeyId", id);
+	struct reply r;
+
+	json_object_update(b, extra);
+	json_decref(extra);
+	r = callj(P_ADMIN, "CreateGrant", b);
+	expect_ok(r);
+	snprintf(grant_id, 80, "%s", str_of(&r, "GrantId"));
+	snprintf(token, 160, "%s", str_of(&r, "GrantToken"));
+	assert_int_equal(strlen(grant_id), 64);
+	json_decref(r.json);
+}
+
+static void test_grants(void **state)
+{
+	char id[64], blob1[1024], blob2[1024], exact[1024], gid[80], tok[160], gid2[80], tok2[160];
+	struct reply r;
+	const char *only_admin =
+		"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"" ADMIN
+		"\"},\"Action\":\"kms:*\",\"Resource\":\"*\"}]}";
+
+	(void)state;
+	create_key(P_ADMIN, only_admin, id);
+	encrypt(id, "b1", "{\"party\":\"buyer1\",\"round\":\"1\"}", blob1, sizeof(blob1));
+	encrypt(id, "b2", "{\"party\":\"buyer2\"}", blob2, sizeof(blob2));
+	encrypt(id, "ex", "{\"party\":\"buyer1\"}", exact, sizeof(exact));
+	json_t *d1 = json_pack("{s:s, s:{s:s, s:s}}", "CiphertextBlob", blob1, "EncryptionContext",
+			       "party", "buyer1", "round", "1");
+	json_t *d2 = json_pack("{s:s, s:{s:s}}", "CiphertextBlob", blob2, "EncryptionContext",
+			       "party", "buyer2");
+	json_t *dx = json_pack("{s:s, s:{s:s}}", "CiphertextBlob", exact, "EncryptionContext",
+			       "party", "buyer1");
+	expect_error(callj(P_BUYER, "Decrypt", json_deep_copy(d1)), 400, "AccessDeniedException");
+
+	/* Invalid grants. */
+	expect_error(callj(P_ADMIN, "CreateGrant",
+			   json_pack("{s:s, s:s, s:[s]}", "KeyId", id, "GranteePrincipal", BUYER,
+				     "Operations", "Sign")),
+		     400, "ValidationException");
+	expect_error(callj(P_ADMIN, "CreateGrant",
+			   json_pack("{s:s, s:s, s:[s], s:{s:{s:s}}}", "KeyId", id,
+				     "GranteePrincipal", BUYER, "Operations", "Decrypt",
+				     "Constraints", "EncryptionContextSuperset", "a", "b")),
+		     400, "ValidationException");
+	expect_error(callj(P_ADMIN, "CreateGrant",
+			   json_pack("{s:s, s:s, s:[s, s]}", "KeyId", id, "GranteePrincipal", BUYER,
+				     "Operations", "Decrypt", "Decrypt")),
+		     400, "ValidationException");
+	expect_error(callj(P_ADMIN, "CreateGrant",
+			   json_pack("{s:s, s:s, s:[s], s:b}", "KeyId", id, "GranteePrincipal", BUYER,
+				     "Operations", "Decrypt", "DryRun", 1)),
+		     412, "DryRunOperationException");
+	expect_error(callj(P_BUYER, "CreateGrant",
+			   json_pack("{s:s, s:s, s:[s]}", "KeyId", id, "GranteePrincipal", BUYER,
+				     "Operations", "Decrypt")),
+		     400, "AccessDeniedException");
+
+	/* A Subset grant: buyer1 may decrypt what carries party=buyer1. */
+	create_grant(id,
+		     json_pack("{s:s, s:[s], s:{s:{s:s}}, s:s}", "GranteePrincipal", BUYER,
+			       "Operations", "Decrypt", "Constraints", "EncryptionContextSubset",
+			       "party", "buyer1", "Name", "buyer1-bids"),
+		     gid, tok);
+	expect_ok(r = callj(P_BUYER, "Decrypt", json_deep_copy(d1)));
+	plaintext_is(&r, "b1");
+	json_decref(r.json);
+	expect_error(callj(P_BUYER, "Decrypt", json_deep_copy(d2)), 400, "AccessDeniedException");
+	expect_error(callj(P_BUYER, "Encrypt", enc_req(id)), 400, "AccessDeniedException");
+	expect_error(callj(P_BUYER, "DescribeKey", json_pack("{s:s}", "KeyId", id)), 400,
+		     "AccessDeniedException");
+	expect_error(callj(P_ENCLAVE, "Decrypt", json_deep_copy(d1)), 400, "AccessDeniedException");
+	/* An Equals grant to the enclave: the context exactly, no more. */
+	create_grant(id,
+		     json_pack("{s:s, s:[s, s], s:{s:{s:s}}, s:s}", "GranteePrincipal", ENCL,
+			       "Operations", "Decrypt", "RetireGrant", "Constraints",
+			       "EncryptionContextEquals", "party", "buyer1", "RetiringPrincipal",
+			       BUYER),
+		     gid2, tok2);
+	expect_error(callj(P_ENCLAVE, "Decrypt", json_deep_copy(d1)), 400, "AccessDeniedException");
+	expect_ok(r = callj(P_ENCLAVE, "Decrypt", json_deep_copy(dx)));
+	plaintext_is(&r, "ex");
+	json_decref(r.json);
+
+	/* ListGrants: both, paged, filtered. */
+	r = callj(P_ADMIN, "ListGrants", json_pack("{s:s}", "KeyId", id));
+	expect_ok(r);
+	assert_int_equal(json_array_size(json_object_get(r.json, "Grants")), 2);
+	json_decref(r.json);
+	r = callj(P_ADMIN, "ListGrants", json_pack("{s:s, s:i}", "KeyId", id, "Limit", 1));
+	expect_ok(r);
+	assert_true(json_is_true(json_object_get(r.json, "Truncated")));
+	char marker[512];
+	snprintf(marker, sizeof(marker), "%s", str_of(&r, "NextMarker"));
+	json_decref(r.json);
+	r = callj(P_ADMIN, "ListGrants", json_pack("{s:s, s:s}", "KeyId", id, "Marker", marker));
+	expect_ok(r);
+	assert_int_equal(json_array_size(json_object_get(r.json, "Grants")), 1);
+	json_decref(r.json);
+	r = callj(P_ADMIN, "ListGrants",
+		  json_pack("{s:s, s:s}", "KeyId", id, "GranteePrincipal", BUYER));
+	expect_ok(r);
+	json_t *g = json_array_get(json_object_get(r.json, "Grants"), 0);
+	assert_string_equal(json_string_value(json_object_get(g, "GrantId")), gid);
+	assert_string_equal(json_string_value(json_object_get(g, "Name")), "buyer1-bids");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(json_object_get(g, "Constraints"),
+						    "EncryptionContextSubset"),
+				    "party")),
+			    "buyer1");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(g, "Operations"), 0)),
+			    "Decrypt");
+	json_decref(r.json);
+	expect_error(callj(P_BUYER, "ListGrants", json_pack("{s:s}", "KeyId", id)), 400,
+		     "AccessDeniedException");
+
+	/* RetireGrant: the retiring principal or a grantee holding RetireGrant. */
+	expect_error(callj(P_BUYER, "RetireGrant", json_pack("{s:s}", "GrantToken", tok)), 400,
+		     "AccessDeniedException");
+	ok_call(P_BUYER, "RetireGrant", json_pack("{s:s}", "GrantToken", tok2));
+	expect_error(callj(P_BUYER, "RetireGrant", json_pack("{s:s}", "GrantToken", tok2)), 400,
+		     "InvalidGrantTokenException");
+	expect_error(callj(P_ENCLAVE, "Decrypt", json_deep_copy(dx)), 400, "AccessDeniedException");
+	/* RevokeGrant: by the key policy. */
+	expect_error(callj(P_ADMIN, "RevokeGrant", json_pack("{s:s, s:s}", "KeyId", id, "GrantId",
+							     "nothex")),
+		     400, "InvalidGrantIdException");
+	expect_error(callj(P_BUYER, "RevokeGrant", json_pack("{s:s, s:s}", "KeyId", id, "GrantId",
+							     gid)),
+		     400, "AccessDeniedException");
+	ok_call(P_ADMIN, "RevokeGrant", json_pack("{s:s, s:s}", "KeyId", id, "GrantId", gid));
+	expect_error(callj(P_ADMIN, "RevokeGrant", json_pack("{s:s, s:s}", "KeyId", id, "GrantId",
+							     gid)),
+		     400, "NotFoundException");
+	expect_error(callj(P_BUYER, "Decrypt", json_deep_copy(d1)), 400, "AccessDeniedException");
+
+	/* A grantee with CreateGrant passes on no more than it holds. */
+	create_grant(id,
+		     json_pack("{s:s, s:[s, s]}", "GranteePrincipal", BUYER, "Operations",
+			       "CreateGrant", "Decrypt"),
+		     gid, tok);
+	expect_error(callj(P_BUYER, "CreateGrant",
+			   json_pack("{s:s, s:s, s:[s]}", "KeyId", id, "GranteePrincipal", ENCL,
+				     "Operations", "Encrypt")),
+		     400, "AccessDeniedException");
+	ok_call(P_BUYER, "CreateGrant",
+		json_pack("{s:s, s:s, s:[s]}", "KeyId", id, "GranteePrincipal", ENCL, "Operations",
+			  "Decrypt"));
+	expect_ok(r = callj(P_ENCLAVE, "Decrypt", json_deep_copy(d2)));
+	json_decref(r.json);
+	/* Retire by key and grant id, by a principal the key policy allows. */
+	ok_call(P_ADMIN, "RetireGrant", json_pack("{s:s, s:s}", "KeyId", id, "GrantId", gid));
+	json_decref(d1);
+	json_decref(d2);
+	json_decref(dx);
 }
 
 /* ---- Recipient ---- */
@@ -810,7 +1414,13 @@ int main(void)
 		cmocka_unit_test(test_data_keys_and_random),
 		cmocka_unit_test(test_authentication),
 		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_size_limits),
 		cmocka_unit_test(test_policies),
+		cmocka_unit_test(test_dry_run_markers_create_options),
+		cmocka_unit_test(test_key_states),
+		cmocka_unit_test(test_key_deleted_after_window),
+		cmocka_unit_test(test_alias_update_delete_reencrypt),
+		cmocka_unit_test(test_grants),
 		cmocka_unit_test(test_recipient_with_pinned_pcrs),
 		cmocka_unit_test(test_cached_document_policy_each_call),
 		cmocka_unit_test(test_logs_hold_no_secrets),

@@ -227,6 +227,8 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+static uint32_t g_hello_ms, g_idle_ms; /* the next server's deadlines, 0 = defaults */
+
 static int start_server(void **state, size_t max_conns)
 {
 	static struct fixture fx;
@@ -235,7 +237,9 @@ static int start_server(void **state, size_t max_conns)
 				       .app = &fx,
 				       .conn_open = conn_open,
 				       .conn_close = conn_close,
-				       .max_conns = max_conns};
+				       .max_conns = max_conns,
+				       .hello_timeout_ms = g_hello_ms,
+				       .idle_timeout_ms = g_idle_ms};
 	int lfd;
 
 	memset(&fx, 0, sizeof(fx));
@@ -268,6 +272,17 @@ static int setup(void **state)
 static int setup_one_conn(void **state)
 {
 	return start_server(state, 1);
+}
+
+static int setup_short_deadlines(void **state)
+{
+	int r;
+
+	g_hello_ms = 300;
+	g_idle_ms = 500;
+	r = start_server(state, 2);
+	g_hello_ms = g_idle_ms = 0;
+	return r;
 }
 
 static void stop_worker(struct fixture *fx)
@@ -395,49 +410,55 @@ struct raw_case {
 	bool cut;        /* stop after the bytes present, then shut down writing */
 	int code;
 	bool answers;    /* the Error answers request id 9 */
+	bool zero_id;    /* the frame carries request id 0 instead of 9 */
 };
 
 #define M SB_FRAME_MAGIC
 #define P(s) s, sizeof(s) - 1
 static const struct raw_case raw_cases[] = {
 	{"bad magic", false, 0x41414141u, 1, 0, SB_MSG_PING, 0, P(""), false,
-	 SB_ERR_WIRE_BAD_MAGIC, false},
+	 SB_ERR_WIRE_BAD_MAGIC, false, false},
 	{"bad version", false, M, 2, 0, SB_MSG_HELLO, 4, P("\x01\x01\x00\x01"), false,
-	 SB_ERR_WIRE_BAD_VERSION, false},
+	 SB_ERR_WIRE_BAD_VERSION, false, false},
 	{"unknown flags", true, M, 1, 0x04, SB_MSG_PING, 0, P(""), false, SB_ERR_WIRE_BAD_FLAGS,
-	 false},
+	 false, false},
 	{"oversize length, header only", true, M, 1, 0, SB_MSG_PING, SB_FRAME_MAX_PAYLOAD + 1, P(""),
-	 false, SB_ERR_WIRE_OVERSIZE, false},
+	 false, SB_ERR_WIRE_OVERSIZE, false, false},
 	{"4 GiB length", false, M, 1, 0, SB_MSG_HELLO, 0xffffffffu, P(""), false,
-	 SB_ERR_WIRE_OVERSIZE, false},
+	 SB_ERR_WIRE_OVERSIZE, false, false},
 	{"Ping before Hello", false, M, 1, 0, SB_MSG_PING, 1, P("x"), false, SB_ERR_BAD_STATE,
-	 true},
+	 true, false},
 	{"Input before Hello", false, M, 1, 0, SB_MSG_INPUT, 0, P(""), false, SB_ERR_BAD_STATE,
-	 true},
-	{"unknown type", true, M, 1, 0, 99, 0, P(""), false, SB_ERR_WIRE_UNKNOWN_TYPE, true},
+	 true, false},
+	{"unknown type", true, M, 1, 0, 99, 0, P(""), false, SB_ERR_WIRE_UNKNOWN_TYPE, true, false},
 	{"unknown high type", true, M, 1, 0, 0xffff, 0, P(""), false, SB_ERR_WIRE_UNKNOWN_TYPE,
-	 true},
+	 true, false},
 	{"Result from the parent", true, M, 1, 0, SB_MSG_RESULT, 0, P(""), false,
-	 SB_ERR_WIRE_UNEXPECTED, true},
+	 SB_ERR_WIRE_UNEXPECTED, true, false},
 	{"Pong from the parent", true, M, 1, 0, SB_MSG_PONG, 0, P(""), false,
-	 SB_ERR_WIRE_UNEXPECTED, true},
+	 SB_ERR_WIRE_UNEXPECTED, true, false},
 	{"BeginJob before credentials", true, M, 1, 0, SB_MSG_BEGIN_JOB, 0, P(""), false,
-	 SB_ERR_BAD_STATE, true},
+	 SB_ERR_BAD_STATE, true, false},
 	{"second Hello", true, M, 1, 0, SB_MSG_HELLO, 4, P("\x01\x01\x00\x01"), false,
-	 SB_ERR_BAD_STATE, true},
+	 SB_ERR_BAD_STATE, true, false},
 	{"response flag on a request", true, M, 1, SB_FRAME_FLAG_RESPONSE, SB_MSG_PING, 0, P(""),
-	 false, SB_ERR_WIRE_UNEXPECTED, false},
-	{"header cut by EOF", true, M, 1, 0, SB_MSG_PING, 0, P(""), true, SB_ERR_TRUNCATED, false},
+	 false, SB_ERR_WIRE_UNEXPECTED, false, false},
+	{"header cut by EOF", true, M, 1, 0, SB_MSG_PING, 0, P(""), true, SB_ERR_TRUNCATED, false, false},
 	{"payload cut by EOF", true, M, 1, 0, SB_MSG_PING, 10, P("abc"), true, SB_ERR_TRUNCATED,
-	 false},
+	 false, false},
 	{"handler rejects the body", true, M, 1, 0, SB_MSG_END_INPUTS, 1, P("x"), false,
-	 SB_ERR_TRAILING, true},
+	 SB_ERR_TRAILING, true, false},
 	{"Hello from an enclave", false, M, 1, 0, SB_MSG_HELLO, 4, P("\x02\x01\x00\x01"), false,
-	 SB_ERR_WIRE_BAD_ROLE, true},
+	 SB_ERR_WIRE_BAD_ROLE, true, false},
 	{"Hello with a trailing byte", false, M, 1, 0, SB_MSG_HELLO, 5,
-	 P("\x01\x01\x00\x01\x00"), false, SB_ERR_TRAILING, true},
+	 P("\x01\x01\x00\x01\x00"), false, SB_ERR_TRAILING, true, false},
 	{"Hello with no common version", false, M, 1, 0, SB_MSG_HELLO, 6,
-	 P("\x01\x02\x00\x02\x00\x03"), false, SB_ERR_WIRE_NO_VERSION, true},
+	 P("\x01\x02\x00\x02\x00\x03"), false, SB_ERR_WIRE_NO_VERSION, true, false},
+	/* "id chosen by the parent, non-zero" (PROTOCOL.md §5.2). */
+	{"Ping with request id 0", true, M, 1, 0, SB_MSG_PING, 1, P("x"), false, SB_ERR_WIRE_BAD_ID,
+	 false, true},
+	{"Hello with request id 0", false, M, 1, 0, SB_MSG_HELLO, 4, P("\x01\x01\x00\x01"), false,
+	 SB_ERR_WIRE_BAD_ID, false, true},
 };
 #undef P
 #undef M
@@ -450,8 +471,8 @@ static void run_raw_case(const struct raw_case *rc)
 	if (rc->hello_first)
 		put_frame(&out, SB_FRAME_MAGIC, 1, 0, SB_MSG_HELLO, sizeof(hello_v1), 1, hello_v1,
 			  sizeof(hello_v1));
-	put_frame(&out, rc->magic, rc->version, rc->flags, rc->type, rc->length, 9, rc->payload,
-		  rc->plen);
+	put_frame(&out, rc->magic, rc->version, rc->flags, rc->type, rc->length,
+		  rc->zero_id ? 0 : 9, rc->payload, rc->plen);
 	/* "header cut by EOF" sends only 10 bytes of its header. */
 	size_t n = rc->cut && rc->plen == 0 ? out.len - 6 : out.len;
 	assert_int_equal(send(fd, out.data, n, MSG_NOSIGNAL), (ssize_t)n);
@@ -846,14 +867,110 @@ static void test_connection_limit(void **state)
 	expect_last_error(&in, "over the limit", SB_ERR_WIRE_BUSY, 0, 0);
 	close(fd);
 	ping_ok(c, "the first one is served");
-	sb_wire_client_free(c);
 	sb_buf_cleanup(&in);
+	/* The reference client reports the enclave's reason, not a broken pipe. */
+	struct sb_wire_client *c2 = NULL;
+	struct sb_wire_client_opts o = {.timeout_ms = 5000};
+	sb_result r = sb_wire_client_connect(CID, PORT, &o, &c2);
+	assert_int_equal(r.code, SB_ERR_WIRE_REMOTE);
+	if (strstr(sb_error_describe(), "enclave busy") == NULL)
+		fail_msg("refused client reports: %s", sb_error_describe());
+	assert_null(c2);
+	sb_wire_client_free(c);
+}
+
+/* The stream ends with Error SB_ERR_TIMEOUT (id 0), no earlier than min_ms after start. */
+static void expect_timeout_close(int fd, uint64_t start_ns, uint64_t min_ms, const char *name)
+{
+	struct sb_buf in = SB_BUF_INIT(4096);
+	uint64_t waited_ms;
+
+	raw_read_all(fd, &in);
+	waited_ms = (sb_time_mono_ns() - start_ns) / 1000000u;
+	expect_last_error(&in, name, SB_ERR_TIMEOUT, 0, 0);
+	if (waited_ms + 20 < min_ms || waited_ms > min_ms + 3000)
+		fail_msg("%s: closed after %llu ms, deadline %llu ms", name,
+			 (unsigned long long)waited_ms, (unsigned long long)min_ms);
+	sb_buf_cleanup(&in);
+}
+
+/* Silent peers lose their slots: no Hello in time, or idle after Hello; the
+ * slot is free again for a real client afterwards. */
+static void test_hello_deadline_and_idle_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_buf out = SB_BUF_INIT(256);
+	uint64_t t0 = sb_time_mono_ns();
+	int silent = raw_connect(), partial = raw_connect();
+
+	/* Half a header does not extend the Hello deadline. */
+	put_frame(&out, SB_FRAME_MAGIC, 1, 0, SB_MSG_HELLO, sizeof(hello_v1), 1, hello_v1,
+		  sizeof(hello_v1));
+	assert_int_equal(send(partial, out.data, 8, MSG_NOSIGNAL), 8);
+	expect_timeout_close(silent, t0, 300, "no Hello");
+	expect_timeout_close(partial, t0, 300, "half a Hello");
+	close(silent);
+	close(partial);
+	wait_closed(fx, 2);
+
+	int idle = raw_connect();
+	uint64_t t1 = sb_time_mono_ns();
+	assert_int_equal(send(idle, out.data, out.len, MSG_NOSIGNAL), (ssize_t)out.len);
+	expect_timeout_close(idle, t1, 500, "idle after Hello");
+	close(idle);
+	wait_closed(fx, 3);
+
+	/* A client that keeps talking is not idle. */
+	struct sb_wire_client *c = client();
+	for (int i = 0; i < 4; i++) {
+		struct timespec ts = {.tv_nsec = 200 * 1000 * 1000};
+		ping_ok(c, "still here");
+		nanosleep(&ts, NULL);
+	}
+	ping_ok(c, "still here");
+	sb_wire_client_free(c);
+	sb_buf_cleanup(&out);
 }
 
 static sb_result noop_handler(struct sb_server_request *req)
 {
 	(void)req;
 	return SB_OK_RESULT;
+}
+
+/* A peer that pipelines Pings and never reads the Pongs is idle once the
+ * server stops reading it (backpressure): it is dropped, not left holding
+ * its slot until it reads an Error. */
+static void test_idle_peer_not_reading_dropped(void **state)
+{
+	struct fixture *fx = *state;
+	struct sb_buf cur = SB_BUF_INIT(1 << 17);
+	size_t sent = 0, off = 0;
+	bool blocked = false;
+	int fd = raw_connect();
+
+	put_frame(&cur, SB_FRAME_MAGIC, 1, 0, SB_MSG_HELLO, sizeof(hello_v1), 1, hello_v1,
+		  sizeof(hello_v1));
+	assert_int_equal(send(fd, cur.data, cur.len, MSG_NOSIGNAL), (ssize_t)cur.len);
+	make_ping(&cur, 0);
+	while (sent < 2000) {
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
+		if (poll(&p, 1, 300) == 0) {
+			blocked = true;
+			break;
+		}
+		ssize_t n = send(fd, cur.data + off, cur.len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		assert_true(n > 0 || errno == EAGAIN);
+		off += n > 0 ? (size_t)n : 0;
+		if (off == cur.len) {
+			make_ping(&cur, ++sent);
+			off = 0;
+		}
+	}
+	assert_true(blocked);
+	wait_closed(fx, 1); /* within 10 s; the idle timeout is 500 ms */
+	close(fd);
+	sb_buf_cleanup(&cur);
 }
 
 static void test_server_config_errors(void **state)
@@ -996,6 +1113,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_pipelines_large_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ping_runner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_limit, setup_one_conn, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_deadline_and_idle_timeout,
+						setup_short_deadlines, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_peer_not_reading_dropped,
+						setup_short_deadlines, teardown),
 		cmocka_unit_test_setup_teardown(test_server_config_errors, setup, teardown),
 		cmocka_unit_test(test_percentiles),
 		cmocka_unit_test(test_client_checks_the_enclave),

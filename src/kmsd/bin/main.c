@@ -2,7 +2,8 @@
  * sealbid-kms: a KMS-compatible server for development and tests.
  *
  *   sealbid-kms --listen 127.0.0.1:PORT --data DIR [--config FILE]
- *               [--threads N] [--port-file FILE]
+ *               [--threads N] [--port-file FILE] [--idle-timeout S]
+ *               [--max-connections N] [--max-per-ip N]
  *
  * Without --config it runs with the documented development principal (see
  * docs/KMS.md). It prints nothing secret; SEALBID_LOG=info logs one line per
@@ -17,6 +18,7 @@
 
 #include "common/sb_file.h"
 #include "common/sb_log.h"
+#include "common/sb_mem.h"
 #include "common/sb_parse.h"
 #include "kmsd/sb_kmsd.h"
 #include "kmsd/sb_kmsd_config.h"
@@ -44,19 +46,25 @@ struct opts {
 	const char *data;
 	const char *config;
 	const char *port_file;
-	unsigned threads;
+	struct sb_kmsd_http_limits limits;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " --listen HOST:PORT --data DIR [--config FILE]\n"
-		   "                   [--threads N] [--port-file FILE]\n\n"
+		   "                   [--threads N] [--port-file FILE] [--idle-timeout S]\n"
+		   "                   [--max-connections N] [--max-per-ip N]\n\n"
 		   "A KMS-compatible server (AWS KMS JSON 1.1 API subset, SigV4, key policies\n"
 		   "with kms:RecipientAttestation conditions). Keys live in DIR/kms.sqlite3.\n"
 		   "Without --config it runs with the development principal of docs/KMS.md.\n"
 		   "PORT 0 picks a free port; --port-file writes the port chosen.\n"
 		   "--threads N (1..64) sizes the HTTP thread pool; the default is the number\n"
-		   "of online CPUs, at least 4.\n");
+		   "of online CPUs, at least 4.\n"
+		   "--idle-timeout S (1..3600, default %u) closes a connection silent for S\n"
+		   "seconds, also in the middle of its headers; --max-connections N (default\n"
+		   "%u) and --max-per-ip N (default %u) cap the connections open at once.\n",
+		SB_KMSD_HTTP_DEFAULT_IDLE_S, SB_KMSD_HTTP_DEFAULT_CONNECTIONS,
+		SB_KMSD_HTTP_DEFAULT_PER_IP);
 }
 
 static SB_RESULT parse_listen(const char *arg, struct opts *o)
@@ -80,6 +88,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"listen", required_argument, NULL, 'l'}, {"data", required_argument, NULL, 'd'},
 		{"config", required_argument, NULL, 'c'}, {"threads", required_argument, NULL, 't'},
 		{"port-file", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+		{"idle-timeout", required_argument, NULL, 'i'},
+		{"max-connections", required_argument, NULL, 'm'},
+		{"max-per-ip", required_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	bool listen = false;
@@ -99,7 +110,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->config = optarg;
 			break;
 		case 't':
-			if (!sb_ok(sb_parse_u32_str(optarg, 1, 64, &o->threads)))
+			if (!sb_ok(sb_parse_u32_str(optarg, 1, 64, &o->limits.threads)))
+				return 2;
+			break;
+		case 'i':
+			if (!sb_ok(sb_parse_u32_str(optarg, 1, 3600, &o->limits.idle_timeout_s)))
+				return 2;
+			break;
+		case 'm':
+			if (!sb_ok(sb_parse_u32_str(optarg, 1, 16384, &o->limits.max_connections)))
+				return 2;
+			break;
+		case 'P':
+			if (!sb_ok(sb_parse_u32_str(optarg, 1, 16384, &o->limits.max_per_ip)))
 				return 2;
 			break;
 		case 'p':
@@ -110,6 +133,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		default:
 			return 2;
 		}
+	}
+	if (o->limits.max_per_ip > (o->limits.max_connections != 0
+					    ? o->limits.max_connections
+					    : SB_KMSD_HTTP_DEFAULT_CONNECTIONS)) {
+		fprintf(stderr, PROG ": --max-per-ip exceeds --max-connections\n");
+		return 2;
 	}
 	return (listen && o->data != NULL && optind == argc) ? 0 : 2;
 }
@@ -143,7 +172,7 @@ static int serve(const struct opts *o, const struct sb_kmsd_config *cfg)
 	sb_result rc = sb_kmsd_new(cfg, o->data, &k);
 
 	if (sb_ok(rc))
-		rc = sb_kmsd_http_start(k, o->host, o->port, o->threads, &http);
+		rc = sb_kmsd_http_start_limits(k, o->host, o->port, &o->limits, &http);
 	if (sb_ok(rc) && o->port_file != NULL)
 		rc = write_port(o->port_file, sb_kmsd_http_port(http));
 	if (!sb_ok(rc)) {
@@ -163,12 +192,17 @@ static int serve(const struct opts *o, const struct sb_kmsd_config *cfg)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {.threads = default_threads()};
+	struct opts o = {.limits.threads = default_threads()};
 	struct sb_kmsd_config cfg;
 	sigset_t set;
 	int rc;
 
 	sb_log_init(argv[0]);
+	/* Before any key or credential is loaded: no core dump, no same-user ptrace. */
+	if (!sb_ok(sb_process_protect())) {
+		fprintf(stderr, PROG ": %s\n", sb_error_describe());
+		return 1;
+	}
 	switch (parse_args(argc, argv, &o)) {
 	case 0:
 		break;
