@@ -9,6 +9,7 @@
 # kms-csv path on a stated fraction of the data, for the ratio of the paths.
 #
 #   BENCH_PARTIES="2 10" BENCH_BIDS=1000000 BENCH_CSV_BIDS=5000 bash bench/bench_sealed.sh
+#   BENCH_PERF=1 ...   also profiles the enclave during each sealed run (perf record)
 # Targets (issue 9): 10 x 1,000,000 bids in under 2 s; each peak RSS under 256 MiB.
 set -euo pipefail
 
@@ -78,13 +79,42 @@ echo "set-up: keys, ${BIDS} bids per party generated and sealed in" \
 # run_one FORMAT N BIDS_PER_PARTY: one measured `sealbid run`, one line of figures.
 run_one() {
   local fmt=$1 n=$2 per=$3 before after s e
-  echo 5 >"/proc/$epid/clear_refs" 2>/dev/null || true   # resets the enclave's VmHWM
+  # Resets the enclave's peak RSS (VmHWM) to its current RSS, so each run's peak is its own.
+  echo 5 >"/proc/$epid/clear_refs" || { echo "bench: cannot reset the enclave's VmHWM" >&2; exit 1; }
+  echo "($fmt x $n: enclave RSS before the run $(awk '/VmRSS/ {printf "%.0f MiB", $2 / 1024}' "/proc/$epid/status"))" >&2
   before=$(grep -c 'op=Decrypt' "$LS_DIR/kms.log" || true)
+  local perf_pid=
+  if [ -n "${BENCH_PERF:-}" ] && [ "$fmt" = sealed ]; then
+    perf record -q -F 1999 -g -p "$epid" -o "$LS_DIR/perf-$n.data" 2>/dev/null &
+    perf_pid=$!; sleep 0.5
+  fi
   s=$(date +%s.%N)
   ls_as operator /usr/bin/time -f '%M' -o "$LS_DIR/parent.rss" \
     "$SB" run --manifest "$LS_DIR/job-$fmt-$n.json" --enclave-cid 16 >/dev/null 2>"$LS_DIR/run.err" ||
     { cat "$LS_DIR/run.err" >&2; exit 1; }
   e=$(date +%s.%N)
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"; wait "$perf_pid" || true
+    # The enclave runs from a sealed memfd, so perf cannot name its own
+    # functions: addresses in it are resolved against the binary.
+    echo "-- enclave profile, $n parties (self time by function, all threads):" >&2
+    perf report -i "$LS_DIR/perf-$n.data" --no-children --stdio --sort symbol 2>/dev/null |
+      python3 -c '
+import re, subprocess, sys, collections
+tot = collections.Counter()
+for line in sys.stdin:
+    m = re.match(r"\s+([0-9.]+)%\s+\[(.)\]\s+(\S+)", line)
+    if not m:
+        continue
+    pct, sym = float(m.group(1)), m.group(3)
+    if sym.startswith("0x"):
+        out = subprocess.run(["addr2line", "-f", "-e", sys.argv[1], sym], capture_output=True, text=True)
+        sym = out.stdout.split("\n")[0] or sym
+    tot[sym] += pct
+for sym, pct in tot.most_common(25):
+    print("   %6.2f%%  %s" % (pct, sym))
+' "$SB_BIN/sealbid-enclave" >&2 || true
+  fi
   after=$(grep -c 'op=Decrypt' "$LS_DIR/kms.log" || true)
   rows=$(($(wc -l <"$LS_DIR/out-$fmt-$n/output.csv") - 1))
   [ "$rows" -eq "$per" ] || { echo "bench: $rows rows, expected $per" >&2; exit 1; }

@@ -10,6 +10,7 @@
  * references); whichever lets go last frees it. A closed connection cancels
  * the run: the thread stops at the next queue item.
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,6 +172,8 @@ static void *job_thread(void *arg)
 			break;
 	}
 	run_unref(run);
+	/* A large job's property index and output are gone: give the pages back. */
+	(void)malloc_trim(0);
 	pthread_mutex_lock(&e->jobs_lock);
 	e->jobs_running--;
 	pthread_cond_broadcast(&e->jobs_done);
