@@ -5,6 +5,7 @@
 #   make test       unit + integration tests, then a short fuzz run
 #   make test SANITIZE=1   the same suite under ASan/UBSan (build-asan/)
 #   make test NO_FUZZ=1    without the short fuzz run
+#   make test-valgrind     the unit test programs under valgrind memcheck
 #   make demo       the whole local story on this machine
 #   make bench      benchmarks (ratios against this machine's limits)
 #   make fuzz       libFuzzer targets with clang (build-fuzz/)
@@ -19,7 +20,7 @@ else
 BUILD      ?= build
 endif
 
-.PHONY: all deps build test unit demo bench fuzz fuzz-smoke clean format
+.PHONY: all deps build test unit demo bench fuzz fuzz-smoke clean format test-valgrind
 
 all: build
 
@@ -36,6 +37,11 @@ test: build
 ifneq ($(NO_FUZZ),1)
 	@$(MAKE) --no-print-directory fuzz-smoke
 endif
+
+# Memcheck over every unit program (ctest -L unit): fails on any memcheck
+# error or definite leak (--error-exitcode=1). Plain build, not build-asan.
+test-valgrind: build
+	@bash scripts/test-valgrind.sh $(BUILD)
 
 demo: build
 	@$(BUILD)/bin/sealbid demo

@@ -29,7 +29,15 @@ ls_begin() {
 }
 
 # Credentials of each principal (development values, public, local only).
-ls_principal_key() { echo "AKIASEALBID$(echo "$1" | tr 'a-z' 'A-Z' | tr -cd 'A-Z0-9' | cut -c1-9)"; }
+# Access key ids are always AKIA + 16 characters (AWS: 16..128; sealbid's
+# clients refuse shorter ones): up to 8 of the name, readable in logs, then
+# hex of its SHA-256, so "A" is valid and "BuyerAlpha1"/"BuyerAlpha2" differ.
+ls_principal_key() {
+  local n h
+  n=$(printf '%s' "$1" | tr 'a-z' 'A-Z' | tr -cd 'A-Z0-9' | cut -c1-8)
+  h=$(printf '%s' "$1" | sha256sum | tr 'a-f' 'A-F' | cut -c1-$((16 - ${#n})))
+  echo "AKIA$n$h"
+}
 ls_principal_secret() { echo "local-only-secret-for-$1"; }
 
 # ls_as PRINCIPAL CMD...: run CMD with that principal's AWS credentials.
@@ -60,6 +68,9 @@ ls_start_kms() {
   : >"$LS_DIR/aws-config"; : >"$LS_DIR/aws-credentials"
   "$SB_BIN/sealbid" enclave dev-root >"$LS_DIR/dev-root.pem" || ls_die "no dev root"
   local p first=1
+  # It holds every principal's secret key: 0600 from the start.
+  ( umask 077; : >"$LS_DIR/kms-config.json" )
+  chmod 600 "$LS_DIR/kms-config.json"
   {
     printf '{"region":"%s","account_id":"%s","principals":[' "$LS_REGION" "$LS_ACCOUNT"
     for p in "$@"; do
@@ -142,19 +153,24 @@ ls_pin_key() {
 
 # ls_encrypt PRINCIPAL KEY OUT.csv PROPERTY=AMOUNT...: the AWS sample's way, one
 # aws kms encrypt per bid (sealbid encrypt-bids where the AWS CLI is missing).
+# Plaintexts go through 0600 files (fileb://), never argv.
 ls_encrypt() {
-  local who=$1 key=$2 out=$3 kv; shift 3
+  local who=$1 key=$2 out=$3 kv tmp; shift 3
   if ! ls_have_aws; then
-    for kv in "$@"; do echo "${kv%%=*},${kv#*=}"; done >"$out.plain"
-    ls_as "$who" "$SB_BIN/sealbid" encrypt-bids --key-id "$key" --unbound "$out.plain" >"$out"
-    local rc=$?; rm -f "$out.plain"; return $rc
+    tmp=$(umask 077; mktemp "$LS_DIR/plain.XXXXXX")
+    for kv in "$@"; do echo "${kv%%=*},${kv#*=}"; done >"$tmp"
+    ls_as "$who" "$SB_BIN/sealbid" encrypt-bids --key-id "$key" --unbound "$tmp" >"$out"
+    local rc=$?; rm -f "$tmp"; return $rc
   fi
+  tmp=$(umask 077; mktemp "$LS_DIR/plain.XXXXXX")
   echo "[].contract,[].bid" >"$out"
   for kv in "$@"; do
     printf '%s,' "${kv%%=*}" >>"$out"
-    ls_aws "$who" kms encrypt --key-id "$key" --cli-binary-format raw-in-base64-out \
-      --plaintext "${kv#*=}" --query CiphertextBlob --output text >>"$out" || return 1
+    printf '%s' "${kv#*=}" >"$tmp"
+    ls_aws "$who" kms encrypt --key-id "$key" --plaintext "fileb://$tmp" \
+      --query CiphertextBlob --output text >>"$out" || { rm -f "$tmp"; return 1; }
   done
+  rm -f "$tmp"
 }
 
 # ls_encrypt_bound PRINCIPAL KEY OUT.csv MANIFEST.json PARTY PROPERTY=AMOUNT...:
@@ -166,10 +182,11 @@ ls_encrypt() {
 ls_encrypt_bound() {
   local who=$1 key=$2 out=$3 manifest=$4 party=$5 kv hash rows=0 tmp; shift 5
   if ! ls_have_aws; then
-    for kv in "$@"; do echo "${kv%%=*},${kv#*=}"; done >"$out.plain"
+    tmp=$(umask 077; mktemp "$LS_DIR/plain.XXXXXX")
+    for kv in "$@"; do echo "${kv%%=*},${kv#*=}"; done >"$tmp"
     ls_as "$who" "$SB_BIN/sealbid" encrypt-bids --key-id "$key" --manifest "$manifest" \
-      --party "$party" "$out.plain" >"$out"
-    local rc=$?; rm -f "$out.plain"; return $rc
+      --party "$party" "$tmp" >"$out"
+    local rc=$?; rm -f "$tmp"; return $rc
   fi
   hash=$("$SB_BIN/sealbid" manifest hash "$manifest") || return 1
   tmp=$(umask 077; mktemp "$LS_DIR/plain.XXXXXX")

@@ -106,8 +106,13 @@ static SB_RESULT parse_cabundle(const cbor_item_t *v, struct sb_attest_doc *doc)
 
 static SB_RESULT parse_public_key(const cbor_item_t *v, struct sb_attest_doc *doc)
 {
-	/* AWS §3.2.2.2: "public_key ... $length ∈ [1, 1024]". */
-	return sb_cbor_opt_bytes(v, 1, SB_ATTEST_PUBLIC_KEY_MAX, SB_ERR_ATTEST_STRUCTURE,
+	/*
+	 * AWS §3.2.2.2 says "$length ∈ [1, 1024]", but AWS accepts 0..1024 and
+	 * a genuine NSM emits an empty byte string when asked for no key
+	 * (issue 10 item 9): accept it; sb_attest_doc_has_public_key reads an
+	 * empty key as none.
+	 */
+	return sb_cbor_opt_bytes(v, 0, SB_ATTEST_PUBLIC_KEY_MAX, SB_ERR_ATTEST_STRUCTURE,
 	                         &doc->public_key);
 }
 

@@ -47,6 +47,11 @@ void sb_attest_doc_free(struct sb_attest_doc *doc)
 	free(doc);
 }
 
+bool sb_attest_doc_has_public_key(const struct sb_attest_doc *doc)
+{
+	return doc != NULL && doc->public_key.present && doc->public_key.value.len > 0;
+}
+
 static bool all_in(struct sb_slice s, const char *alphabet)
 {
 	for (size_t i = 0; i < s.len; i++)

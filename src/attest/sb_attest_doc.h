@@ -39,7 +39,7 @@
 #define SB_ATTEST_PCR_MAX_LEN    64    /* spec: "[32, 48, 64]" bytes */
 #define SB_ATTEST_CERT_MAX       1024  /* spec: certificate/cabundle entries "1..1024" bytes */
 #define SB_ATTEST_CABUNDLE_MAX   8     /* real chains are 4-5 long */
-#define SB_ATTEST_PUBLIC_KEY_MAX 1024  /* spec: public_key "1..1024" */
+#define SB_ATTEST_PUBLIC_KEY_MAX 1024  /* public_key 0..1024 (AWS accepts empty) */
 #define SB_ATTEST_USER_DATA_MAX  512   /* spec: user_data "0..512" */
 #define SB_ATTEST_NONCE_MAX      512   /* spec: nonce "0..512" */
 #define SB_ATTEST_NESTING_MAX    8     /* deepest legal item: payload is 3 deep */
@@ -83,6 +83,11 @@ struct sb_attest_doc {
 SB_RESULT sb_attest_doc_parse(struct sb_slice in, struct sb_attest_doc **out);
 /* NULL-safe. */
 void sb_attest_doc_free(struct sb_attest_doc *doc);
+/*
+ * Whether doc carries a public key: present and non-empty. An empty
+ * public_key (AWS allows 0..1024 bytes) is no key wherever one is required.
+ */
+bool sb_attest_doc_has_public_key(const struct sb_attest_doc *doc);
 /* An empty document (all buffers bounded by the maxima above). Caller frees. */
 SB_RESULT sb_attest_doc_new(struct sb_attest_doc **out);
 

@@ -85,6 +85,11 @@ SB_RESULT sb_verify_opts_expect_pcr_arg(struct sb_verify_opts *opts, const char 
 	return rc;
 }
 
+bool sb_verify_opts_pins_image(const struct sb_verify_opts *opts)
+{
+	return opts != NULL && (opts->expect_pcrs[0].present || opts->expect_pcrs[2].present);
+}
+
 bool sb_attest_pcr_is_zero(const struct sb_attest_pcr *pcr)
 {
 	uint8_t acc = 0;

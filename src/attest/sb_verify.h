@@ -66,6 +66,18 @@ SB_RESULT sb_verify_opts_expect_pcr(struct sb_verify_opts *opts, unsigned index,
 SB_RESULT sb_verify_opts_expect_pcr_arg(struct sb_verify_opts *opts, const char *arg);
 
 /*
+ * Whether the expected PCRs identify the enclave image: PCR0 (the whole
+ * image) or PCR2 (the application) is expected. PCR1 (kernel and boot
+ * ramfs) is the same for every image built with the same nitro-cli, and
+ * PCR3/4/8 name the role, instance or signer, not the code: alone they let
+ * a modified enclave pass. A full nitro-cli measurement set includes both.
+ */
+bool sb_verify_opts_pins_image(const struct sb_verify_opts *opts);
+#define SB_VERIFY_PINS_IMAGE_HELP                                                                  \
+	"expect PCR0 (the image) or PCR2 (the application), or give the full measurements: "       \
+	"PCR1 is the same for every enclave image"
+
+/*
  * Verifies doc (borrowed bytes; raw CBOR, tagged or not). On success, and
  * when out is not NULL, *out is the parsed document (caller frees with
  * sb_attest_doc_free); on failure *out is untouched.

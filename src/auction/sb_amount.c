@@ -15,8 +15,9 @@ SB_RESULT sb_amount_parse(struct sb_slice text, struct sb_amount *out)
 
 	SB_ENSURE_REF(out);
 	SB_ENSURE_MSG(text.len > 0, SB_ERR_BAD_AMOUNT, "empty amount");
-	SB_ENSURE_MSG(text.len <= SB_AMOUNT_MAX_CHARS, SB_ERR_BAD_AMOUNT, "amount longer than %d",
-		      SB_AMOUNT_MAX_CHARS);
+	/* Digits plus at most one '.': anything longer has too many digits or is not an amount. */
+	SB_ENSURE_MSG(text.len <= SB_AMOUNT_MAX_CHARS, SB_ERR_BAD_AMOUNT,
+		      "amount is longer than %d digits", SB_AMOUNT_MAX_DIGITS);
 	while (i < text.len && is_digit(text.ptr[i]))
 		i++;
 	int_end = i;
@@ -30,6 +31,8 @@ SB_RESULT sb_amount_parse(struct sb_slice text, struct sb_amount *out)
 		SB_ENSURE_MSG(frac_end > frac_start, SB_ERR_BAD_AMOUNT, "no digits after '.'");
 		SB_ENSURE_MSG(i == text.len, SB_ERR_BAD_AMOUNT, "amount has a non-digit");
 	}
+	SB_ENSURE_MSG(int_end + (frac_end - frac_start) <= SB_AMOUNT_MAX_DIGITS, SB_ERR_BAD_AMOUNT,
+		      "amount is longer than %d digits", SB_AMOUNT_MAX_DIGITS);
 	/* Normalise so equal values have equal digits. */
 	int_start = 0;
 	while (int_start + 1 < int_end && text.ptr[int_start] == '0')

@@ -191,9 +191,11 @@ static SB_RESULT tally(struct sb_job *job, struct collect *c)
 		}
 		r = sb_amount_parse(sb_buf_slice(&it->plaintext), &amount);
 		sb_buf_cleanup(&it->plaintext);
-		if (!sb_ok(r))
-			SB_BAIL_MSG(SB_ERR_BAD_AMOUNT, "party %s, row %zu: %s", p->name, it->row,
-				    sb_error_message(SB_ERR_BAD_AMOUNT));
+		if (!sb_ok(r)) {
+			/* The parse's detail says why (never the value); the message is said once. */
+			sb_error_context("party %s, row %zu", p->name, it->row);
+			return r;
+		}
 		r = sb_auction_add_bid(job->auction, it->party, it->property, &amount);
 		sb_amount_wipe(&amount);
 		if (!sb_ok(r)) {

@@ -122,9 +122,11 @@ static SB_RESULT tally_line(struct sb_job *job, size_t party, struct sb_job_seal
 	              p->name, s->lines - 1);
 	struct sb_slice prop = SB_SLICE(line.ptr, (size_t)(comma - line.ptr));
 	r = sb_amount_parse(SB_SLICE(comma + 1, line.len - prop.len - 1), &amount);
-	if (!sb_ok(r))
-		SB_BAIL_MSG(SB_ERR_BAD_AMOUNT, "party %s, row %zu: %s", p->name, s->lines - 1,
-		            sb_error_message(SB_ERR_BAD_AMOUNT));
+	if (!sb_ok(r)) {
+		/* The parse's detail says why (never the value); the message is said once. */
+		sb_error_context("party %s, row %zu", p->name, s->lines - 1);
+		return r;
+	}
 	r = sb_auction_add_bid(job->auction, party, prop, &amount);
 	sb_amount_wipe(&amount);
 	if (!sb_ok(r))

@@ -79,6 +79,10 @@ static SB_RESULT receipt_parse(struct sb_slice text, struct receipt *r)
 
 	SB_ENSURE_MSG(text.len <= SB_RECEIPT_MAX, SB_ERR_BAD_RECEIPT, "too large");
 	root = json_loadb((const char *)text.ptr, text.len, JSON_REJECT_DUPLICATES, &err);
+	/* Say why: jansson's text names a duplicated key ("duplicate object key"). */
+	if (root == NULL)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "not valid JSON: %.160s (line %d)",
+				 err.text, err.line);
 	if (!json_is_object(root))
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "not a JSON object");
 	json_object_foreach(root, key, val) {
@@ -128,14 +132,6 @@ static SB_RESULT check_bindings(const struct receipt *r, struct sb_slice output,
 	return SB_OK_RESULT;
 }
 
-static bool expects_a_pcr(const struct sb_verify_opts *opts)
-{
-	for (size_t i = 0; i < SB_ATTEST_PCR_COUNT; i++)
-		if (opts->expect_pcrs[i].present)
-			return true;
-	return false;
-}
-
 SB_RESULT sb_receipt_verify(struct sb_slice receipt, struct sb_slice output,
 			    struct sb_slice manifest_json, struct sb_verify_opts *opts,
 			    struct sb_attest_doc **doc_out)
@@ -147,8 +143,9 @@ SB_RESULT sb_receipt_verify(struct sb_slice receipt, struct sb_slice output,
 	sb_result rc;
 
 	SB_ENSURE_REF(opts);
-	SB_ENSURE_MSG(expects_a_pcr(opts), SB_ERR_INVALID_ARG,
-		      "expect at least one PCR: a receipt proves nothing without them");
+	/* A receipt proves what ran only if the expected PCRs pin the image (issue 10 item 8). */
+	SB_ENSURE_MSG(sb_verify_opts_pins_image(opts), SB_ERR_ATTEST_PCRS_TOO_WEAK,
+		      SB_VERIFY_PINS_IMAGE_HELP);
 	SB_GUARD_GOTO(rc, receipt_parse(receipt, &r), out);
 	SB_GUARD_GOTO(rc, check_bindings(&r, output, manifest_json), out);
 	/* The document must commit to exactly this manifest and output. */

@@ -29,7 +29,8 @@ SB_RESULT sb_receipt_build(const char *job_id, const uint8_t manifest_hash[SB_SH
 			   struct sb_buf *out);
 /*
  * Verifies receipt against the output and manifest bytes (all borrowed).
- * opts carries roots and expected PCRs (at least one PCR must be expected);
+ * opts carries roots and expected PCRs (PCR0 or PCR2 must be expected,
+ * else SB_ERR_ATTEST_PCRS_TOO_WEAK: see sb_verify_opts_pins_image);
  * its expect_user_data is set here. When opts->at_ms is 0 the chain is
  * checked at the document's own (signed) timestamp, so a receipt stays
  * verifiable after the NSM's short-lived leaf certificate expires.

@@ -1,10 +1,13 @@
 /*
- * libcurl glue (see sb_http.h). The transfer state lives in struct xfer,
- * shared by the single client (curl_easy_perform) and the multi runner
- * (curl_multi_poll): set up an attempt, let curl run it, classify the
- * outcome, and either finish or schedule a retry after a backoff.
+ * libcurl glue (see sb_http.h): the transfer life cycle and the single
+ * client. The transfer state lives in struct xfer (sb_http_internal.h),
+ * shared by the single client (curl_easy_perform, here) and the multi
+ * runner (curl_multi_poll, sb_http_multi.c): set up an attempt, let curl run
+ * it, classify the outcome, and let the retry policy (sb_http_retry.c)
+ * decide whether and when to try again.
  */
 #include "aws/sb_http.h"
+#include "aws/sb_http_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -30,24 +33,6 @@
 
 #define XFER_CLEAN_DETAIL "error detail withheld: it echoed request credentials"
 
-struct xfer {
-	CURL *easy;
-	const struct sb_http_request *req;
-	struct sb_http_response *resp;
-	const struct sb_http_config *cfg;
-	struct curl_slist *hdrs;
-	struct curl_slist *resolve;
-	struct sb_buf errbody;
-	char curl_err[CURL_ERROR_SIZE];
-	char vsock_err[256]; /* why the vsock socket could not be opened */
-	char payload_hash[2 * SB_SHA256_LEN + 1];
-	uint64_t upload_off;
-	long status;
-	bool too_large;
-	bool io_error;
-	bool headers_too_large;
-	uint64_t not_before_ns; /* multi: retry due time */
-};
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
@@ -57,7 +42,7 @@ static void curl_init_once(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static SB_RESULT curl_ready(void)
+SB_RESULT sb_http_curl_ready(void)
 {
 	SB_ENSURE(pthread_once(&curl_once, curl_init_once) == 0, SB_ERR_INTERNAL);
 	SB_ENSURE_MSG(curl_init_rc == CURLE_OK, SB_ERR_INTERNAL, "curl_global_init failed");
@@ -71,8 +56,11 @@ void sb_http_config_default(struct sb_http_config *cfg)
 		.timeout_ms = 30000,
 		.low_speed_time_s = 60,
 		.max_attempts = SB_HTTP_MAX_ATTEMPTS,
+		.throttle_max_attempts = SB_HTTP_THROTTLE_MAX_ATTEMPTS,
 		.backoff_base_ms = 100,
 		.backoff_max_ms = 20000,
+		.retry_mode = SB_HTTP_RETRY_STANDARD,
+		.retry_quota = SB_HTTP_RETRY_QUOTA,
 	};
 }
 
@@ -90,7 +78,7 @@ void sb_http_response_cleanup(struct sb_http_response *r)
 	sb_http_response_init(r);
 }
 
-static void response_reset(struct sb_http_response *r)
+void sb_http_response_reset(struct sb_http_response *r)
 {
 	r->status = 0;
 	r->body_bytes = 0;
@@ -453,8 +441,7 @@ static SB_RESULT check_request(const struct sb_http_request *req)
 	return SB_OK_RESULT;
 }
 
-/* Once per request: payload hash, header list, resolve list. */
-static SB_RESULT xfer_begin(struct xfer *x)
+SB_RESULT sb_http_xfer_begin(struct xfer *x)
 {
 	SB_GUARD(check_request(x->req));
 	if (x->req->payload_hash)
@@ -465,7 +452,7 @@ static SB_RESULT xfer_begin(struct xfer *x)
 	return SB_OK_RESULT;
 }
 
-static void xfer_end(struct xfer *x)
+void sb_http_xfer_end(struct xfer *x)
 {
 	slist_free_wiped(x->hdrs);
 	x->hdrs = NULL;
@@ -553,8 +540,8 @@ static SB_RESULT setopt_sign_and_socket(struct xfer *x)
 	return SB_OK_RESULT;
 }
 
-/* Once per attempt: a clean handle (connections survive curl_easy_reset). */
-static SB_RESULT xfer_attempt_setup(struct xfer *x)
+/* Connections survive curl_easy_reset. */
+SB_RESULT sb_http_xfer_attempt_setup(struct xfer *x)
 {
 	const struct sb_http_request *req = x->req;
 
@@ -580,8 +567,7 @@ static SB_RESULT xfer_attempt_setup(struct xfer *x)
 	return SB_OK_RESULT;
 }
 
-/* Stores the current thread error into resp. */
-static void store_error(struct sb_http_response *resp)
+void sb_http_store_error(struct sb_http_response *resp)
 {
 	resp->error = sb_error_code() != SB_OK ? sb_error_code() : SB_ERR_INTERNAL;
 	(void)snprintf(resp->detail, sizeof(resp->detail), "%s", sb_error_detail());
@@ -611,63 +597,63 @@ static void redact(struct xfer *x)
 }
 
 /* Transport failures: which are worth another attempt. */
-static int curl_code_error(CURLcode cc, bool *retry)
+static int curl_code_error(CURLcode cc, enum sb_http_class *cls)
 {
 	switch (cc) {
 	case CURLE_COULDNT_CONNECT:
-		*retry = true;
+		*cls = SB_HTTP_CLASS_TRANSIENT;
 		return SB_ERR_HTTP_CONNECT;
 	case CURLE_COULDNT_RESOLVE_HOST:
-		*retry = false;
+		*cls = SB_HTTP_CLASS_PERMANENT;
 		return SB_ERR_HTTP_CONNECT;
 	case CURLE_OPERATION_TIMEDOUT:
-		*retry = true;
+		*cls = SB_HTTP_CLASS_TIMEOUT;
 		return SB_ERR_TIMEOUT;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
-		*retry = true;
+		*cls = SB_HTTP_CLASS_TRANSIENT;
 		return SB_ERR_HTTP;
 	default:
-		*retry = false;
+		*cls = SB_HTTP_CLASS_PERMANENT;
 		return SB_ERR_HTTP;
 	}
 }
 
-static bool xfer_finish_transport(struct xfer *x, CURLcode cc)
+static enum sb_http_class xfer_finish_transport(struct xfer *x, CURLcode cc)
 {
 	struct sb_http_response *r = x->resp;
 	const char *op = x->req->op;
-	bool retry = false;
+	enum sb_http_class cls = SB_HTTP_CLASS_PERMANENT;
 
 	if (x->too_large || x->headers_too_large) {
 		r->error = SB_ERR_TOO_LARGE;
 		(void)snprintf(r->detail, sizeof(r->detail), "%s: response %s larger than allowed",
 			       op, x->too_large ? "body" : "headers");
-		return false;
+		return SB_HTTP_CLASS_PERMANENT;
 	}
 	if (x->io_error) {
 		r->error = SB_ERR_IO;
 		(void)snprintf(r->detail, sizeof(r->detail), "%s: local file I/O failed", op);
-		return false;
+		return SB_HTTP_CLASS_PERMANENT;
 	}
-	r->error = curl_code_error(cc, &retry);
+	r->error = curl_code_error(cc, &cls);
 	/* Through the bridge a vsock failure shows as an empty reply: say why. */
 	if (x->cfg->vsock && !curl_preconnected_ok() && x->vsock_err[0] == '\0' &&
 	    sb_vsock_bridge_take_error(x->cfg->vsock_cid, x->cfg->vsock_port, x->vsock_err,
 				       sizeof(x->vsock_err))) {
 		r->error = SB_ERR_HTTP_CONNECT;
-		retry = true;
+		cls = SB_HTTP_CLASS_TRANSIENT;
 	}
 	(void)snprintf(r->detail, sizeof(r->detail), "%s: %s", op,
 		       x->vsock_err[0] != '\0'  ? x->vsock_err
 		       : x->curl_err[0] != '\0' ? x->curl_err
 						: curl_easy_strerror(cc));
-	return retry;
+	return cls;
 }
 
-static bool xfer_finish_status(struct xfer *x)
+static enum sb_http_class xfer_finish_status(struct xfer *x)
 {
 	struct sb_http_response *r = x->resp;
 	struct sb_aws_error *ae = &r->aws_error;
@@ -683,32 +669,33 @@ static bool xfer_finish_status(struct xfer *x)
 			       r->status);
 	else
 		(void)snprintf(r->detail, sizeof(r->detail), "%s: HTTP %ld", op, r->status);
-	return r->status >= 500 || sb_aws_error_is_throttle(ae->code, r->status);
+	if (sb_aws_error_is_throttle(ae->code, r->status))
+		return SB_HTTP_CLASS_THROTTLE;
+	return r->status >= 500 ? SB_HTTP_CLASS_TRANSIENT : SB_HTTP_CLASS_PERMANENT;
 }
 
-/* Classifies an attempt; returns whether it may be retried. Sets resp->error/detail. */
-static bool xfer_finish(struct xfer *x, CURLcode cc)
+enum sb_http_class sb_http_xfer_finish(struct xfer *x, CURLcode cc)
 {
 	struct sb_http_response *r = x->resp;
-	bool retry;
+	enum sb_http_class cls;
 
 	(void)curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
 	r->error = SB_OK;
 	r->detail[0] = '\0';
 	memset(&r->aws_error, 0, sizeof(r->aws_error));
 	if (cc == CURLE_OK && r->status >= 200 && r->status < 300 && !x->too_large)
-		retry = false;
+		cls = SB_HTTP_CLASS_OK;
 	else if (cc != CURLE_OK || x->too_large || x->headers_too_large || x->io_error)
-		retry = xfer_finish_transport(x, cc);
+		cls = xfer_finish_transport(x, cc);
 	else
-		retry = xfer_finish_status(x);
+		cls = xfer_finish_status(x);
 	redact(x);
 	sb_log_debug("%s: %s -> HTTP %ld (attempt %u)%s", x->req->op, x->req->method, r->status,
 		     r->attempts, r->error == SB_OK ? "" : " failed");
-	return retry;
+	return cls;
 }
 
-static void note_attempts(struct sb_http_response *r)
+void sb_http_note_attempts(struct sb_http_response *r)
 {
 	size_t n = strlen(r->detail);
 
@@ -717,36 +704,12 @@ static void note_attempts(struct sb_http_response *r)
 			       r->attempts);
 }
 
-/* Full jitter: a uniformly random wait in [0, min(max, base * 2^(attempt-1))). */
-static uint64_t backoff_ms(const struct sb_http_config *cfg, uint32_t attempt)
-{
-	uint64_t cap = cfg->backoff_base_ms;
-	uint32_t r = 0;
-
-	for (uint32_t i = 1; i < attempt && cap < cfg->backoff_max_ms; i++)
-		cap *= 2;
-	if (cap > cfg->backoff_max_ms)
-		cap = cfg->backoff_max_ms;
-	if (cap == 0 || !sb_ok(sb_random_bytes(&r, sizeof(r)))) {
-		sb_error_clear();
-		return cap / 2;
-	}
-	return r % cap;
-}
-
-static void backoff_wait(uint64_t ms)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 /* ---- single client ---------------------------------------------------- */
 
 struct sb_http_client {
 	struct sb_http_config cfg;
 	CURL *easy;
+	struct sb_http_retry retry;
 };
 
 SB_RESULT sb_http_client_new(const struct sb_http_config *cfg, struct sb_http_client **out)
@@ -755,12 +718,12 @@ SB_RESULT sb_http_client_new(const struct sb_http_config *cfg, struct sb_http_cl
 
 	SB_ENSURE_REF(cfg);
 	SB_ENSURE_REF(out);
-	SB_GUARD(curl_ready());
-	SB_ENSURE_MSG(cfg->max_attempts >= 1 && cfg->max_attempts <= 10, SB_ERR_INVALID_ARG,
-		      "max_attempts must be 1..10");
+	SB_GUARD(sb_http_curl_ready());
+	SB_GUARD(sb_http_config_check(cfg));
 	c = calloc(1, sizeof(*c));
 	SB_ENSURE(c != NULL, SB_ERR_NOMEM);
 	c->cfg = *cfg;
+	sb_http_retry_init(&c->retry, &c->cfg);
 	c->easy = curl_easy_init();
 	if (c->easy == NULL) {
 		free(c);
@@ -788,241 +751,28 @@ SB_RESULT sb_http_send(struct sb_http_client *c, const struct sb_http_request *r
 	x.easy = c->easy;
 	x.cfg = &c->cfg;
 	sb_buf_init(&x.errbody, SB_HTTP_ERROR_BODY_MAX);
-	response_reset(resp);
+	sb_http_response_reset(resp);
 	resp->attempts = 0;
-	if (!sb_ok(xfer_begin(&x))) {
-		store_error(resp);
-		xfer_end(&x);
+	if (!sb_ok(sb_http_xfer_begin(&x))) {
+		sb_http_store_error(resp);
+		sb_http_xfer_end(&x);
 		return sb_http_response_result(resp);
 	}
 	for (;;) {
+		uint64_t wait_ns, delay_ms;
+		while ((wait_ns = sb_http_retry_acquire(&c->retry, sb_time_mono_ns())) > 0)
+			sb_http_sleep_ns(wait_ns);
 		resp->attempts++;
-		if (!sb_ok(xfer_attempt_setup(&x))) {
-			store_error(resp);
+		if (!sb_ok(sb_http_xfer_attempt_setup(&x))) {
+			sb_http_store_error(resp);
 			break;
 		}
 		CURLcode cc = curl_easy_perform(c->easy);
-		if (!xfer_finish(&x, cc) || resp->attempts >= c->cfg.max_attempts)
+		if (!sb_http_retry_next(&c->retry, &x, sb_http_xfer_finish(&x, cc), &delay_ms))
 			break;
-		backoff_wait(backoff_ms(&c->cfg, resp->attempts));
+		sb_http_sleep_ns(delay_ms * 1000000u);
 	}
-	note_attempts(resp);
-	xfer_end(&x);
+	sb_http_note_attempts(resp);
+	sb_http_xfer_end(&x);
 	return sb_http_response_result(resp);
-}
-
-/* ---- multi runner ------------------------------------------------------ */
-
-enum slot_state {
-	SLOT_FREE,
-	SLOT_RUNNING,
-	SLOT_BACKOFF,
-};
-
-struct multi_item {
-	const struct sb_http_request *req;
-	struct sb_http_response *resp;
-};
-
-struct sb_http_multi {
-	struct sb_http_config cfg;
-	CURLM *cm;
-	uint32_t n_slots;
-	struct xfer *slots;
-	enum slot_state *state;
-	struct multi_item *queue;
-	size_t n_queue, cap_queue, next;
-};
-
-SB_RESULT sb_http_multi_new(const struct sb_http_config *cfg, uint32_t max_parallel,
-			    struct sb_http_multi **out)
-{
-	struct sb_http_multi *m;
-
-	SB_ENSURE_REF(cfg);
-	SB_ENSURE_REF(out);
-	SB_ENSURE_MSG(max_parallel >= 1 && max_parallel <= 64, SB_ERR_INVALID_ARG,
-		      "max_parallel must be 1..64");
-	SB_ENSURE_MSG(cfg->max_attempts >= 1 && cfg->max_attempts <= 10, SB_ERR_INVALID_ARG,
-		      "max_attempts must be 1..10");
-	SB_GUARD(curl_ready());
-	m = calloc(1, sizeof(*m));
-	SB_ENSURE(m != NULL, SB_ERR_NOMEM);
-	m->cfg = *cfg;
-	m->n_slots = max_parallel;
-	m->cm = curl_multi_init();
-	m->slots = calloc(max_parallel, sizeof(*m->slots));
-	m->state = calloc(max_parallel, sizeof(*m->state));
-	if (m->cm == NULL || m->slots == NULL || m->state == NULL) {
-		sb_http_multi_free(m);
-		SB_BAIL(SB_ERR_NOMEM);
-	}
-	(void)curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_parallel);
-	for (uint32_t i = 0; i < max_parallel; i++) {
-		m->slots[i].easy = curl_easy_init();
-		if (m->slots[i].easy == NULL) {
-			sb_http_multi_free(m);
-			SB_BAIL(SB_ERR_NOMEM);
-		}
-	}
-	*out = m;
-	return SB_OK_RESULT;
-}
-
-void sb_http_multi_free(struct sb_http_multi *m)
-{
-	if (m == NULL)
-		return;
-	for (uint32_t i = 0; m->slots != NULL && i < m->n_slots; i++)
-		if (m->slots[i].easy != NULL)
-			curl_easy_cleanup(m->slots[i].easy);
-	if (m->cm != NULL)
-		curl_multi_cleanup(m->cm);
-	free(m->slots);
-	free(m->state);
-	free(m->queue);
-	free(m);
-}
-
-SB_RESULT sb_http_multi_add(struct sb_http_multi *m, const struct sb_http_request *req,
-			    struct sb_http_response *resp)
-{
-	SB_ENSURE_REF(m);
-	SB_ENSURE_REF(req);
-	SB_ENSURE_REF(resp);
-	if (m->n_queue == m->cap_queue) {
-		size_t cap = m->cap_queue == 0 ? 16 : m->cap_queue * 2;
-		void *q;
-		SB_GUARD(sb_mul_size(cap, sizeof(*m->queue), &(size_t){0}));
-		q = realloc(m->queue, cap * sizeof(*m->queue));
-		SB_ENSURE(q != NULL, SB_ERR_NOMEM);
-		m->queue = q;
-		m->cap_queue = cap;
-	}
-	m->queue[m->n_queue++] = (struct multi_item){.req = req, .resp = resp};
-	return SB_OK_RESULT;
-}
-
-/* Starts one attempt of slot i; on a set-up failure the item is finished. */
-static void multi_start_attempt(struct sb_http_multi *m, uint32_t i)
-{
-	struct xfer *x = &m->slots[i];
-
-	x->resp->attempts++;
-	if (!sb_ok(xfer_attempt_setup(x))) {
-		store_error(x->resp);
-		xfer_end(x);
-		m->state[i] = SLOT_FREE;
-		return;
-	}
-	if (curl_multi_add_handle(m->cm, x->easy) != CURLM_OK) {
-		x->resp->error = SB_ERR_INTERNAL;
-		(void)snprintf(x->resp->detail, sizeof(x->resp->detail),
-			       "%s: curl_multi_add_handle failed", x->req->op);
-		xfer_end(x);
-		m->state[i] = SLOT_FREE;
-		return;
-	}
-	m->state[i] = SLOT_RUNNING;
-}
-
-/* Fills free slots from the queue and starts retries that are due. */
-static void multi_fill(struct sb_http_multi *m, uint64_t now)
-{
-	for (uint32_t i = 0; i < m->n_slots; i++) {
-		struct xfer *x = &m->slots[i];
-		if (m->state[i] == SLOT_BACKOFF && now >= x->not_before_ns) {
-			multi_start_attempt(m, i);
-			continue;
-		}
-		while (m->state[i] == SLOT_FREE && m->next < m->n_queue) {
-			struct multi_item *it = &m->queue[m->next++];
-			CURL *easy = x->easy;
-			*x = (struct xfer){.easy = easy, .req = it->req, .resp = it->resp,
-					   .cfg = &m->cfg};
-			sb_buf_init(&x->errbody, SB_HTTP_ERROR_BODY_MAX);
-			response_reset(it->resp);
-			it->resp->attempts = 0;
-			if (!sb_ok(xfer_begin(x))) {
-				store_error(it->resp);
-				xfer_end(x);
-				continue;
-			}
-			multi_start_attempt(m, i);
-		}
-	}
-}
-
-/* Handles finished transfers; returns how many finished. */
-static unsigned multi_drain(struct sb_http_multi *m)
-{
-	CURLMsg *msg;
-	int left;
-	unsigned done = 0;
-
-	while ((msg = curl_multi_info_read(m->cm, &left)) != NULL) {
-		struct xfer *x = NULL;
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-		CURLcode cc = msg->data.result;
-		(void)curl_multi_remove_handle(m->cm, msg->easy_handle);
-		if (x == NULL)
-			continue;
-		uint32_t i = (uint32_t)(x - m->slots);
-		done++;
-		if (xfer_finish(x, cc) && x->resp->attempts < m->cfg.max_attempts) {
-			x->not_before_ns = sb_time_mono_ns() +
-					   backoff_ms(&m->cfg, x->resp->attempts) * 1000000u;
-			m->state[i] = SLOT_BACKOFF;
-			continue;
-		}
-		note_attempts(x->resp);
-		xfer_end(x);
-		m->state[i] = SLOT_FREE;
-	}
-	return done;
-}
-
-/* How long to wait: until activity, or until the earliest retry is due. */
-static int multi_wait_ms(const struct sb_http_multi *m, uint64_t now, bool *active)
-{
-	uint64_t wait = 1000;
-
-	*active = false;
-	for (uint32_t i = 0; i < m->n_slots; i++) {
-		if (m->state[i] == SLOT_RUNNING)
-			*active = true;
-		if (m->state[i] == SLOT_BACKOFF) {
-			uint64_t due = m->slots[i].not_before_ns;
-			uint64_t ms = due > now ? (due - now + 999999u) / 1000000u : 0;
-			*active = true;
-			if (ms < wait)
-				wait = ms;
-		}
-	}
-	return (int)wait;
-}
-
-SB_RESULT sb_http_multi_run(struct sb_http_multi *m)
-{
-	SB_ENSURE_REF(m);
-	for (;;) {
-		bool active;
-		int running = 0;
-		multi_fill(m, sb_time_mono_ns());
-		int wait = multi_wait_ms(m, sb_time_mono_ns(), &active);
-		if (!active && m->next >= m->n_queue)
-			break;
-		SB_ENSURE_MSG(curl_multi_perform(m->cm, &running) == CURLM_OK, SB_ERR_INTERNAL,
-			      "curl_multi_perform failed");
-		if (multi_drain(m) > 0)
-			continue;
-		/* Event-driven: wakes on socket activity; the timeout is the retry backoff. */
-		SB_ENSURE_MSG(curl_multi_poll(m->cm, NULL, 0, wait, NULL) == CURLM_OK,
-			      SB_ERR_INTERNAL, "curl_multi_poll failed");
-	}
-	m->n_queue = 0;
-	m->next = 0;
-	return SB_OK_RESULT;
 }

@@ -11,9 +11,18 @@
  *   an X-Amz-Security-Token header when there is a session token, and for S3
  *   x-amz-content-sha256 computed here. An explicit Content-Type is required
  *   on signed requests: libcurl would otherwise sign a default form type.
- * - Retries like the SDKs' standard mode: at most max_attempts (3) attempts,
- *   exponential backoff with full jitter, on throttling errors, 5xx and
- *   connection failures/timeouts; never on other 4xx.
+ * - Retries like the AWS SDKs (sb_http_retry.c). "standard" mode (the
+ *   default): 5xx and connection failures/timeouts get at most max_attempts
+ *   (3) attempts; throttling errors (ThrottlingException, 429, ...) get up to
+ *   throttle_max_attempts (8), since a throttled call is worth waiting for;
+ *   never other 4xx. Each retry waits with exponential backoff and full
+ *   jitter (base 100 ms, cap 20 s) and takes tokens from a retry quota (500;
+ *   5 a retry, 10 after a timeout; a success refunds its retry's cost, or
+ *   adds 1 if it needed none): when the quota is spent, failures are no
+ *   longer retried, so a failing endpoint is not hammered. "adaptive" mode
+ *   adds the SDKs' client-side rate limiter: after the first throttle,
+ *   attempts wait for a token bucket whose rate CUBIC adjusts (cut to 0.7x
+ *   of the measured send rate on each throttle, regrowing on success).
  * - Bounded responses: a body larger than its sink's maximum aborts the
  *   transfer with SB_ERR_TOO_LARGE; error bodies are kept up to
  *   SB_HTTP_ERROR_BODY_MAX bytes (the rest discarded).
@@ -32,24 +41,35 @@
 #define SB_HTTP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "aws/sb_aws.h"
 #include "common/sb_buf.h"
 
 #define SB_HTTP_MAX_ATTEMPTS    3
+#define SB_HTTP_THROTTLE_MAX_ATTEMPTS 8
+#define SB_HTTP_RETRY_QUOTA     500
 #define SB_HTTP_ERROR_BODY_MAX  (64u << 10)
 #define SB_HTTP_HEADERS_MAX     (32u << 10)
 #define SB_HTTP_DETAIL_MAX      480
 #define SB_HTTP_MAX_HEADERS     16 /* extra request headers */
 
+enum sb_http_retry_mode {
+	SB_HTTP_RETRY_STANDARD = 0,
+	SB_HTTP_RETRY_ADAPTIVE,
+};
+
 struct sb_http_config {
 	uint32_t connect_timeout_ms; /* default 5000 */
 	uint32_t timeout_ms;         /* per attempt, whole transfer; 0 = none; default 30000 */
 	uint32_t low_speed_time_s;   /* abort a transfer stalled (< 1 B/s) this long; default 60 */
-	uint32_t max_attempts;       /* default SB_HTTP_MAX_ATTEMPTS */
-	uint32_t backoff_base_ms;    /* default 100: attempt i waits rand[0, base*2^i) */
+	uint32_t max_attempts;       /* default SB_HTTP_MAX_ATTEMPTS (1..10) */
+	uint32_t throttle_max_attempts; /* on throttling errors; default 8 (max_attempts..20) */
+	uint32_t backoff_base_ms;    /* default 100: retry i waits rand[0, base*2^(i-1)) */
 	uint32_t backoff_max_ms;     /* default 20000 */
+	enum sb_http_retry_mode retry_mode; /* default standard */
+	uint32_t retry_quota;        /* default SB_HTTP_RETRY_QUOTA; 0: no quota */
 	bool vsock;                  /* connect through vsock (cid, port) */
 	uint32_t vsock_cid;
 	uint32_t vsock_port;
@@ -57,6 +77,13 @@ struct sb_http_config {
 
 /* Fills the defaults above (reads no environment). */
 void sb_http_config_default(struct sb_http_config *cfg);
+/*
+ * Applies the SDKs' environment settings: AWS_RETRY_MODE ("standard",
+ * "adaptive"; "legacy" reads as standard) and AWS_MAX_ATTEMPTS (1..10; it
+ * also caps throttle_max_attempts from below). Unset variables change
+ * nothing; a bad value is an error naming the variable.
+ */
+SB_RESULT sb_http_config_apply_env(struct sb_http_config *cfg);
 
 /* SigV4 signing parameters; all borrowed. */
 struct sb_http_sign {
@@ -137,5 +164,16 @@ SB_RESULT sb_http_multi_add(struct sb_http_multi *m, const struct sb_http_reques
  * returns an error only when the runner itself fails.
  */
 SB_RESULT sb_http_multi_run(struct sb_http_multi *m);
+/*
+ * Called once per queued request when it has finished (after its last
+ * attempt), in completion order; index is its position in the queue (0 for
+ * the first sb_http_multi_add). Returning false stops the run: nothing more
+ * is started, requests in flight or waiting to retry are abandoned, and
+ * every request that did not finish ends with SB_ERR_HTTP_CANCELLED (the
+ * callback is not called for those).
+ */
+typedef bool (*sb_http_done_fn)(void *ud, size_t index, struct sb_http_response *resp);
+/* sb_http_multi_run with a completion callback (done may be NULL). */
+SB_RESULT sb_http_multi_run_cb(struct sb_http_multi *m, sb_http_done_fn done, void *ud);
 
 #endif

@@ -1,5 +1,6 @@
 #include "aws/sb_kms.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -637,46 +638,113 @@ static SB_RESULT multi_ready(struct sb_kms *k, uint32_t parallel)
 	return SB_OK_RESULT;
 }
 
+/* Per-completion work of a batch: parse the response, and stop on a failure if asked. */
+struct batch_run {
+	const struct sb_kms_decrypt_in *ins;
+	struct sb_kms_result *outs;
+	struct batch *b;
+	size_t *qmap; /* queue position -> row */
+	bool stop_at_first_failure;
+	size_t failed_row; /* the first failure seen (SIZE_MAX: none) */
+};
+
+static bool batch_done(void *ud, size_t qidx, struct sb_http_response *resp)
+{
+	struct batch_run *run = ud;
+	size_t i = run->qmap[qidx];
+	sb_result r = sb_http_response_result(resp);
+
+	if (sb_ok(r))
+		r = sb_kms_parse_response(SB_KMS_OP_DECRYPT, sb_buf_slice(&run->b->resps[i]),
+					  run->ins[i].attestation.len > 0, &run->outs[i]);
+	/* The response body may hold a plaintext: drop it as soon as it is parsed. */
+	sb_buf_reset(&run->b->resps[i]);
+	batch_outcome(&run->outs[i], r);
+	if (run->outs[i].error == SB_OK)
+		return true;
+	if (run->failed_row == SIZE_MAX)
+		run->failed_row = i;
+	return !run->stop_at_first_failure;
+}
+
+/* Rows never finished after a stop: say which row's failure stopped the batch. */
+static void batch_mark_cancelled(struct batch_run *run, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct sb_kms_result *o = &run->outs[i];
+		if (o->error != SB_OK || run->b->https[i].error != SB_ERR_HTTP_CANCELLED)
+			continue;
+		o->error = SB_ERR_HTTP_CANCELLED;
+		(void)snprintf(o->detail, sizeof(o->detail),
+			       "KMS Decrypt: not attempted: the batch stopped at row %zu's failure",
+			       run->failed_row);
+	}
+}
+
 SB_RESULT sb_kms_decrypt_batch(struct sb_kms *k, const struct sb_kms_decrypt_in *ins,
 			       struct sb_kms_result *outs, size_t n, uint32_t parallel)
+{
+	const struct sb_kms_batch_opts opts = {.parallel = parallel};
+
+	return sb_kms_decrypt_batch_opts(k, ins, outs, n, &opts);
+}
+
+SB_RESULT sb_kms_decrypt_batch_opts(struct sb_kms *k, const struct sb_kms_decrypt_in *ins,
+				    struct sb_kms_result *outs, size_t n,
+				    const struct sb_kms_batch_opts *opts)
 {
 	struct sb_aws_creds creds;
 	struct sb_http_sign sign;
 	struct batch b;
+	struct batch_run run;
 	char target[96], op[80];
+	size_t nq = 0;
 	sb_result rc;
 
 	SB_ENSURE_REF(k);
+	SB_ENSURE_REF(opts);
 	SB_ENSURE(n == 0 || (ins != NULL && outs != NULL), SB_ERR_NULL);
 	if (n == 0)
 		return SB_OK_RESULT;
 	sb_aws_creds_init(&creds);
+	run = (struct batch_run){.ins = ins, .outs = outs, .b = &b,
+				 .stop_at_first_failure = opts->stop_at_first_failure,
+				 .failed_row = SIZE_MAX};
 	SB_GUARD_GOTO(rc, batch_alloc(&b, n), out);
-	SB_GUARD_GOTO(rc, multi_ready(k, parallel), out);
+	run.qmap = calloc(n, sizeof(*run.qmap));
+	if (run.qmap == NULL)
+		SB_FAIL_GOTO(rc, SB_ERR_NOMEM, out);
+	SB_GUARD_GOTO(rc, multi_ready(k, opts->parallel), out);
 	SB_GUARD_GOTO(rc, sb_creds_provider_get(k->creds, &creds), out);
 	sign = (struct sb_http_sign){.service = "kms", .region = k->region, .creds = &creds};
 	for (size_t i = 0; i < n; i++) {
 		result_reset(&outs[i]);
 		batch_outcome(&outs[i], sb_kms_encode_decrypt(&ins[i], &b.bodies[i]));
+		if (outs[i].error != SB_OK && run.failed_row == SIZE_MAX)
+			run.failed_row = i;
+	}
+	if (opts->stop_at_first_failure && run.failed_row != SIZE_MAX) {
+		/* A row that cannot even be encoded stops the batch before any call. */
+		for (size_t i = 0; i < n; i++)
+			b.https[i].error = SB_ERR_HTTP_CANCELLED;
+		batch_mark_cancelled(&run, n);
+		rc = SB_OK_RESULT;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
 		if (outs[i].error != SB_OK)
 			continue;
 		/* target and op are identical for every request: shared storage is fine. */
 		kms_request_fill(k, "Decrypt", sb_buf_slice(&b.bodies[i]), &sign, target, op,
 				 &b.resps[i], &b.reqs[i]);
 		SB_GUARD_GOTO(rc, sb_http_multi_add(k->multi, &b.reqs[i], &b.https[i]), out);
+		run.qmap[nq++] = i;
 	}
-	SB_GUARD_GOTO(rc, sb_http_multi_run(k->multi), out);
-	for (size_t i = 0; i < n; i++) {
-		if (outs[i].error != SB_OK)
-			continue;
-		sb_result r = sb_http_response_result(&b.https[i]);
-		if (sb_ok(r))
-			r = sb_kms_parse_response(SB_KMS_OP_DECRYPT, sb_buf_slice(&b.resps[i]),
-						  ins[i].attestation.len > 0, &outs[i]);
-		batch_outcome(&outs[i], r);
-	}
+	SB_GUARD_GOTO(rc, sb_http_multi_run_cb(k->multi, batch_done, &run), out);
+	batch_mark_cancelled(&run, n);
 	rc = SB_OK_RESULT;
 out:
+	free(run.qmap);
 	batch_free(&b);
 	sb_aws_creds_cleanup(&creds);
 	return rc;

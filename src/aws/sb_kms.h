@@ -104,6 +104,25 @@ SB_RESULT sb_kms_generate_random(struct sb_kms *k, uint32_t n, struct sb_slice a
  */
 SB_RESULT sb_kms_decrypt_batch(struct sb_kms *k, const struct sb_kms_decrypt_in *ins,
 			       struct sb_kms_result *outs, size_t n, uint32_t parallel);
+/* Options of a batch decrypt. */
+struct sb_kms_batch_opts {
+	uint32_t parallel; /* calls in flight at once, 1..64 */
+	/*
+	 * Stop at the first row that fails for good (after its retries, or a
+	 * response that does not parse): no further call is made, calls in
+	 * flight are abandoned, and every row not decrypted by then has
+	 * error SB_ERR_HTTP_CANCELLED naming the row that stopped the batch. A
+	 * caller that needs every row (a job) then fails without spending the
+	 * rest of the batch's calls. A row that cannot even be encoded stops
+	 * the batch before any call.
+	 */
+	bool stop_at_first_failure;
+};
+
+/* sb_kms_decrypt_batch with options; the same contract otherwise. */
+SB_RESULT sb_kms_decrypt_batch_opts(struct sb_kms *k, const struct sb_kms_decrypt_in *ins,
+				    struct sb_kms_result *outs, size_t n,
+				    const struct sb_kms_batch_opts *opts);
 /* Any JSON 1.1 action ("CreateKey"): body is the request JSON, resp gets the response JSON. */
 SB_RESULT sb_kms_call(struct sb_kms *k, const char *action, struct sb_slice body,
 		      struct sb_buf *resp);

@@ -36,7 +36,7 @@ static const char usage_text[] =
 	"reordered row fail the job. --unbound writes plain AWS-sample ciphertexts, which\n"
 	"the operator can re-run under any manifest (\"binding\": \"none\").\n"
 	"KMS is found as for the AWS CLI (AWS_REGION, AWS_ENDPOINT_URL_KMS, the usual\n"
-	"credentials).\n";
+	"credentials); AWS_RETRY_MODE (standard, adaptive) and AWS_MAX_ATTEMPTS apply.\n";
 
 /* Where the bids are bound: the manifest hash and the party; unbound when hash is NULL. */
 struct binding {
@@ -80,9 +80,11 @@ static SB_RESULT encrypt_line(struct sb_kms *kms, const char *key, struct bindin
 	if (b->hash != NULL && sb_trailer_reserved(prop))
 		SB_BAIL_MSG(SB_ERR_BAD_CSV, "line %zu: property ids starting with \"%s\" are reserved",
 			    lineno, SB_TRAILER_PREFIX);
-	if (!sb_ok(sb_amount_parse(amount, &parsed)))
-		SB_BAIL_MSG(SB_ERR_BAD_AMOUNT, "line %zu: %s", lineno,
-			    sb_error_message(SB_ERR_BAD_AMOUNT));
+	if (!sb_ok(sb_amount_parse(amount, &parsed))) {
+		/* The parse's detail says why (never the value); the message is said once. */
+		sb_error_context("line %zu", lineno);
+		return (sb_result){SB_ERR_BAD_AMOUNT};
+	}
 	sb_amount_wipe(&parsed);
 	(void)snprintf(prop_z, sizeof(prop_z), "%.*s", (int)prop.len, (const char *)prop.ptr);
 	SB_GUARD_GOTO(rc, sb_buf_append_slice(out, prop), out);
@@ -134,6 +136,8 @@ static SB_RESULT encrypt_file(const char *key, struct binding *b, const char *pa
 	SB_GUARD_GOTO(rc, sb_creds_provider_new_chain(NULL, &creds), done);
 	sb_kms_config_default(&cfg);
 	cfg.creds = creds;
+	/* Retries as the AWS CLI would: AWS_RETRY_MODE, AWS_MAX_ATTEMPTS. */
+	SB_GUARD_GOTO(rc, sb_http_config_apply_env(&cfg.http), done);
 	SB_GUARD_GOTO(rc, sb_kms_new(&cfg, &kms), done);
 	SB_GUARD_GOTO(rc, sb_buf_append_str(out, "[].contract,[].bid\n"), done);
 	rest = sb_buf_slice(&bids);

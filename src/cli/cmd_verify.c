@@ -19,7 +19,9 @@ static const char usage_text[] =
 	"the AWS Nitro root unless --root is given — ES384 signature, the expected PCRs,\n"
 	"not a debug-mode enclave) and commits, through its user_data, to exactly this\n"
 	"manifest and this output. The chain is checked at the document's signed\n"
-	"timestamp unless --at gives a time (RFC 3339 or Unix milliseconds).\n";
+	"timestamp unless --at gives a time (RFC 3339 or Unix milliseconds).\n"
+	"The expected PCRs must include PCR0 (the image) or PCR2 (the application):\n"
+	"PCR1 (kernel and boot ramfs) is the same for every enclave image.\n";
 
 struct verify_args {
 	const char *receipt, *output, *manifest;
@@ -95,6 +97,9 @@ static int parse_args(int argc, char **argv, struct verify_args *a, struct sb_ve
 	}
 	if (a->receipt == NULL || a->output == NULL || a->manifest == NULL || optind != argc)
 		return sb_cli_usage_error("verify", "--receipt, --output and --manifest are required");
+	/* PCR1 alone is the same for every image: it would accept a modified enclave. */
+	if (!sb_verify_opts_pins_image(o))
+		return sb_cli_usage_error("verify", "%s", SB_VERIFY_PINS_IMAGE_HELP " (--pcrs FILE)");
 	for (size_t i = 0; i < a->nroots; i++)
 		if (!sb_ok(sb_verify_opts_add_root(o, sb_buf_slice(&a->roots[i]))))
 			return sb_cli_fail("verify");

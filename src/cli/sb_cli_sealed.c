@@ -34,8 +34,11 @@ static SB_RESULT row_check(struct sb_slice line, size_t lineno)
 		      SB_TRAILER_PREFIX);
 	sb_result rc = sb_amount_parse(amount, &parsed);
 	sb_amount_wipe(&parsed);
-	if (!sb_ok(rc))
-		SB_BAIL_MSG(SB_ERR_BAD_AMOUNT, "line %zu", lineno); /* never the text */
+	if (!sb_ok(rc)) {
+		/* The parse's detail says why, never the text. */
+		sb_error_context("line %zu", lineno);
+		return rc;
+	}
 	return SB_OK_RESULT;
 }
 

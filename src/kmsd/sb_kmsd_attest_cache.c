@@ -105,7 +105,7 @@ static SB_RESULT recipient_key(const struct sb_attest_doc *doc, struct sb_rsa_ke
 {
 	sb_result r;
 
-	SB_ENSURE_MSG(doc->public_key.present, SB_ERR_KMS_BAD_ATTESTATION,
+	SB_ENSURE_MSG(sb_attest_doc_has_public_key(doc), SB_ERR_KMS_BAD_ATTESTATION,
 		      "The attestation document has no public key.");
 	r = sb_rsa_key_from_public_der(sb_buf_slice(&doc->public_key.value), out);
 	SB_ENSURE_MSG(sb_ok(r), SB_ERR_KMS_BAD_ATTESTATION,

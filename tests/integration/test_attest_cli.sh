@@ -119,6 +119,22 @@ expect 2 "verify option on describe" -- "$SEALBID" attest describe "$DOC22" --al
 expect 0 "--help" -- "$SEALBID" attest --help
 grep -q "usage: sealbid attest verify" "$TMP/out" || { echo "FAIL: help" >&2; fails=$((fails + 1)); }
 
+# --- sealbid verify: the expected PCRs must pin the image (issue 10 item 8) ---
+# PCR1 is the same for every image: with it alone a modified enclave's receipt would pass.
+rargs=(--receipt "$TMP/nope.receipt" --output "$TMP/nope.csv" --manifest "$TMP/nope.json")
+expect 2 "verify with only PCR1" -- "$SEALBID" verify "${rargs[@]}" --expect-pcr "1=$PCR0_22"
+one_line_err "PCR1 is the same for every enclave image"
+grep -q "PCR0" "$TMP/err" && grep -q "PCR2" "$TMP/err" || { echo "FAIL: PCR0/PCR2 not named" >&2; fails=$((fails + 1)); }
+expect 2 "verify with PCR1 and PCR4" -- "$SEALBID" verify "${rargs[@]}" --expect-pcr "1=$PCR0_22" \
+	--expect-pcr "4=$PCR0_22"
+expect 2 "verify with no PCR" -- "$SEALBID" verify "${rargs[@]}"
+# PCR0 or PCR2 passes the check (then the missing receipt file fails: exit 1).
+expect 1 "verify with PCR0" -- "$SEALBID" verify "${rargs[@]}" --expect-pcr "0=$PCR0_22"
+expect 1 "verify with PCR1 and PCR2" -- "$SEALBID" verify "${rargs[@]}" --expect-pcr "1=$PCR0_22" \
+	--expect-pcr "2=$PCR2_22"
+expect 0 "verify --help" -- "$SEALBID" verify --help
+grep -q "PCR1 (kernel and boot ramfs) is the same" "$TMP/out" || { echo "FAIL: verify help" >&2; fails=$((fails + 1)); }
+
 # --- image build / measure ---
 printf 'fake enclave binary v1' >"$TMP/enclave1"
 printf 'fake enclave binary v2' >"$TMP/enclave2"

@@ -284,7 +284,6 @@ static const struct {
     {V_CABUNDLE_TOO_MANY, SB_ERR_ATTEST_FIELD_SIZE},
     {V_CABUNDLE_ENTRY_INT, SB_ERR_ATTEST_STRUCTURE},
     {V_CABUNDLE_MAP, SB_ERR_ATTEST_STRUCTURE},
-    {V_PUBLIC_KEY_EMPTY, SB_ERR_ATTEST_FIELD_SIZE},
     {V_PUBLIC_KEY_TOO_BIG, SB_ERR_ATTEST_FIELD_SIZE},
     {V_USER_DATA_TOO_BIG, SB_ERR_ATTEST_FIELD_SIZE},
     {V_USER_DATA_INT, SB_ERR_ATTEST_STRUCTURE},
@@ -338,12 +337,27 @@ static void test_payload_fields_parsed(void **state)
 	assert_int_equal(d->certificate.len, 1024);
 	assert_int_equal(d->cabundle_len, 2);
 	assert_true(d->public_key.present && d->public_key.value.len == 91);
+	assert_true(sb_attest_doc_has_public_key(d));
 	assert_true(d->user_data.present && d->user_data.value.len == 0); /* empty, not null */
 	assert_true(d->nonce.present && d->nonce.value.len == 16);
 	assert_memory_equal(d->payload.data, payload.data, payload.len);
 	assert_memory_equal(d->protected_hdr.data, "\xa1\x01\x38\x22", 4);
 	/* Re-encoding gives the same payload bytes (same key order as the NSM). */
 	struct sb_buf again = SB_BUF_INIT(1 << 16);
+	T_OK(sb_attest_payload_encode(d, false, &again));
+	assert_int_equal(again.len, payload.len);
+	assert_memory_equal(again.data, payload.data, payload.len);
+	sb_attest_doc_free(d);
+	/* An empty public_key (AWS: 0..1024 bytes) parses, re-encodes, and is no key. */
+	sb_buf_reset(&payload);
+	sb_buf_reset(&doc);
+	sb_buf_reset(&again);
+	assert_true(sb_attest_doc_has_public_key(NULL) == false);
+	build_payload(&payload, V_PUBLIC_KEY_EMPTY);
+	t_sign1(sb_buf_slice(&payload), NULL, &doc);
+	T_OK(sb_attest_doc_parse(sb_buf_slice(&doc), &d));
+	assert_true(d->public_key.present && d->public_key.value.len == 0);
+	assert_false(sb_attest_doc_has_public_key(d));
 	T_OK(sb_attest_payload_encode(d, false, &again));
 	assert_int_equal(again.len, payload.len);
 	assert_memory_equal(again.data, payload.data, payload.len);
@@ -355,6 +369,7 @@ static void test_payload_fields_parsed(void **state)
 	t_sign1(sb_buf_slice(&payload), NULL, &doc);
 	T_OK(sb_attest_doc_parse(sb_buf_slice(&doc), &d));
 	assert_false(d->public_key.present || d->user_data.present || d->nonce.present);
+	assert_false(sb_attest_doc_has_public_key(d));
 	sb_attest_doc_free(d);
 	sb_buf_cleanup(&again);
 	sb_buf_cleanup(&payload);

@@ -307,6 +307,48 @@ static void verify_chain_case(struct sb_x509 *const *bundle, size_t n, const str
 	sb_attest_doc_free(doc);
 }
 
+/*
+ * Issue 10 item 9: a genuine document whose public_key is an empty byte
+ * string verifies; it has no key, and expecting one fails.
+ */
+static void test_empty_public_key(void **state)
+{
+	(void)state;
+	struct t_ca ca;
+	t_ca_init(&ca, T_NOW);
+	struct sb_x509 *bundle[] = {ca.root, ca.inter};
+	struct sb_attest_doc *doc = t_doc(bundle, 2, ca.leaf, (uint64_t)T_NOW * 1000);
+	doc->public_key.present = true;
+	sb_buf_reset(&doc->public_key.value);
+	struct sb_buf raw = SB_BUF_INIT(1 << 16);
+	t_doc_sign(doc, false, ca.leaf_key, &raw);
+	struct sb_verify_opts o;
+	sb_verify_opts_init(&o);
+	o.at_ms = (uint64_t)T_NOW * 1000;
+	T_OK(sb_verify_opts_add_root(&o, sb_x509_der(ca.root)));
+	struct sb_attest_doc *got = NULL;
+	T_OK(sb_attest_verify(sb_buf_slice(&raw), &o, &got));
+	assert_true(got->public_key.present);
+	assert_int_equal(got->public_key.value.len, 0);
+	assert_false(sb_attest_doc_has_public_key(got));
+	sb_attest_doc_free(got);
+	o.expect_public_key = (struct sb_verify_expect){.set = true, .value = SB_SLICE("k", 1)};
+	T_ERR(sb_attest_verify(sb_buf_slice(&raw), &o, NULL), SB_ERR_ATTEST_PUBLIC_KEY);
+	/* The same document with a 1,024-byte key (the maximum) has one. */
+	o.expect_public_key.set = false;
+	uint8_t key[1024];
+	memset(key, 0x5a, sizeof(key));
+	T_OK(sb_buf_set(&doc->public_key.value, SB_SLICE(key, sizeof(key))));
+	sb_buf_reset(&raw);
+	t_doc_sign(doc, false, ca.leaf_key, &raw);
+	T_OK(sb_attest_verify(sb_buf_slice(&raw), &o, &got));
+	assert_true(sb_attest_doc_has_public_key(got));
+	sb_attest_doc_free(got);
+	sb_buf_cleanup(&raw);
+	sb_attest_doc_free(doc);
+	t_ca_cleanup(&ca);
+}
+
 static void test_chain_good_and_wrong_root(void **state)
 {
 	(void)state;
@@ -546,6 +588,7 @@ int main(void)
 	    cmocka_unit_test(test_real_docs_tagged_truncated_trailing),
 	    cmocka_unit_test(test_opts_validation),
 	    cmocka_unit_test(test_chain_good_and_wrong_root),
+	    cmocka_unit_test(test_empty_public_key),
 	    cmocka_unit_test(test_chain_order_and_signatures),
 	    cmocka_unit_test(test_chain_validity_and_key_type),
 	    cmocka_unit_test(test_indefinite_payload_and_debug),

@@ -81,6 +81,40 @@ static void test_amount_rejects(void **state)
 	}
 }
 
+/* Issue 10 item 13: an over-long amount says so, once, and 64 digits are fine. */
+static void test_amount_length(void **state)
+{
+	(void)state;
+	char d64[66], d65[66], frac64[67], frac65[67];
+	struct sb_amount a;
+
+	memset(d64, '9', 64);
+	d64[64] = '\0';
+	memset(d65, '9', 65);
+	d65[65] = '\0';
+	/* 64 digits with a '.' (65 characters) is still 64 digits. */
+	memset(frac64, '1', 65);
+	frac64[32] = '.';
+	frac64[65] = '\0';
+	memset(frac65, '1', 66);
+	frac65[32] = '.';
+	frac65[66] = '\0';
+	assert_true(sb_ok(sb_amount_parse(sb_slice_str(d64), &a)));
+	assert_int_equal(a.int_len, 64);
+	assert_true(sb_ok(sb_amount_parse(sb_slice_str(frac64), &a)));
+	assert_int_equal(a.int_len + a.frac_len, 64);
+	const char *const longs[] = {d65, frac65, "100000000000000000000000000000000000000000000000000"
+						  "000000000000000000000000000000"};
+	for (size_t i = 0; i < 3; i++) {
+		sb_error_clear();
+		assert_int_equal(sb_amount_parse(sb_slice_str(longs[i]), &a).code, SB_ERR_BAD_AMOUNT);
+		assert_string_equal(sb_error_detail(), "amount is longer than 64 digits");
+		assert_string_equal(sb_error_describe(), "bid is not a non-negative decimal amount: "
+							 "amount is longer than 64 digits");
+	}
+	sb_amount_wipe(&a);
+}
+
 static struct sb_auction *new_auction(size_t n, enum sb_computation c, enum sb_disclose d)
 {
 	static const char *const names[] = {"Buyer1", "Buyer2", "Buyer3", "Buyer4", "Buyer5"};
@@ -560,6 +594,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_amount_compare),
 	    cmocka_unit_test(test_amount_rejects),
+	    cmocka_unit_test(test_amount_length),
 	    cmocka_unit_test(test_aws_sample_example),
 	    cmocka_unit_test(test_ties_gaps_and_order),
 	    cmocka_unit_test(test_second_price_and_disclosure),

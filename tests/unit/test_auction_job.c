@@ -326,6 +326,13 @@ static void test_bad_bids_fail_whole_job_without_output(void **state)
 		 "party Buyer2, row 3: KMS Decrypt: IncorrectKeyException"},
 		{"3", ARN2, "-5", SB_ERR_BAD_AMOUNT, "party Buyer2, row 3"},
 		{"3", ARN2, "12abc", SB_ERR_BAD_AMOUNT, "party Buyer2, row 3"},
+		/* Issue 10 item 13: the reason, and the table's message once. */
+		{"3", ARN2, "12345678901234567890123456789012345678901234567890123456789012345",
+		 SB_ERR_BAD_AMOUNT,
+		 "bid is not a non-negative decimal amount: party Buyer2, row 3: amount is longer "
+		 "than 64 digits"},
+		{"3", ARN2, "1.2.3", SB_ERR_BAD_AMOUNT,
+		 "bid is not a non-negative decimal amount: party Buyer2, row 3: amount has a non-digit"},
 		{"2", ARN2, "5", SB_ERR_DUPLICATE_PROPERTY, "party Buyer2, row 3"},
 	};
 	struct file f1, f2;

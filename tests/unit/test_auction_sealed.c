@@ -433,6 +433,10 @@ static void test_bad_plaintext(void **state)
 	    {"[].contract,[].bid\n1,200000\n1,300000\n", SB_ERR_DUPLICATE_PROPERTY,
 	     "party Buyer2, row 2"},
 	    {"[].contract,[].bid\n1,200000\n2,300000x\n", SB_ERR_BAD_AMOUNT, "party Buyer2, row 2"},
+	    /* Issue 10 item 13: the reason, after the row, not the table's message again. */
+	    {"[].contract,[].bid\n1,200000\n2,"
+	     "12345678901234567890123456789012345678901234567890123456789012345\n",
+	     SB_ERR_BAD_AMOUNT, "party Buyer2, row 2: amount is longer than 64 digits"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sb_buf f[2];

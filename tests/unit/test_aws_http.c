@@ -17,6 +17,7 @@
 #include "aws/sb_aws.h"
 #include "aws/sb_http.h"
 #include "common/sb_encoding.h"
+#include "common/sb_time.h"
 #include "crypto/sb_hash.h"
 #include "test_aws_stub.h"
 
@@ -92,13 +93,15 @@ static void assert_no_secrets(const char *s)
 /* One scripted failure case: what the stub answers, what the client reports. */
 struct err_case {
 	const char *name;
-	struct stub_resp resp[3];
+	struct stub_resp resp[8];
 	size_t n_resp;
 	enum sb_aws_error_format fmt;
 	int want_code;
 	uint32_t want_attempts;
 	const char *want_detail; /* substring */
 };
+
+#define SLOWDOWN {.status = 503, .body = "<Error><Code>SlowDown</Code></Error>"}
 
 static void test_error_table(void **state)
 {
@@ -126,10 +129,10 @@ static void test_error_table(void **state)
 		{"500 x3", {{.status = 500, .body = big_json_err}, {.status = 500, .body = big_json_err}, {.status = 500, .body = big_json_err}},
 		 3, SB_AWS_ERROR_JSON, SB_ERR_AWS_SERVICE, 3,
 		 "KMSInternalException (HTTP 500) after 3 attempts"},
-		{"503 x3 xml", {{.status = 503, .body = "<Error><Code>SlowDown</Code></Error>"},
-				{.status = 503, .body = "<Error><Code>SlowDown</Code></Error>"},
-				{.status = 503, .body = "<Error><Code>SlowDown</Code></Error>"}},
-		 3, SB_AWS_ERROR_XML, SB_ERR_AWS_THROTTLED, 3, "SlowDown (HTTP 503) after 3 attempts"},
+		/* Throttling errors get throttle_max_attempts (8), not max_attempts (3). */
+		{"503 SlowDown x8 xml", {SLOWDOWN, SLOWDOWN, SLOWDOWN, SLOWDOWN, SLOWDOWN, SLOWDOWN,
+					 SLOWDOWN, SLOWDOWN},
+		 8, SB_AWS_ERROR_XML, SB_ERR_AWS_THROTTLED, 8, "SlowDown (HTTP 503) after 8 attempts"},
 		{"truncated x3", {{.status = 200, .body = "{\"a\":1}", .repeat = 1, .mode = STUB_TRUNCATED},
 				  {.status = 200, .body = "{\"a\":1}", .repeat = 1, .mode = STUB_TRUNCATED},
 				  {.status = 200, .body = "{\"a\":1}", .repeat = 1, .mode = STUB_TRUNCATED}},
@@ -876,6 +879,196 @@ static void test_creds_value(void **state)
 	assert_false(sb_aws_creds_present(&b));
 }
 
+/* Sends one KMS-shaped request through c; returns the result code, *attempts set. */
+static int send_scripted(struct sb_http_client *c, uint32_t *attempts)
+{
+	struct sb_buf out = SB_BUF_INIT(1 << 16);
+	struct sb_http_response resp;
+	struct sb_http_request req = kms_request(&out);
+
+	sb_http_response_init(&resp);
+	int code = sb_http_send(c, &req, &resp).code;
+	*attempts = resp.attempts;
+	sb_http_response_cleanup(&resp);
+	sb_buf_cleanup(&out);
+	sb_error_clear();
+	return code;
+}
+
+#define THROTTLED {.status = 400, .body = "{\"__type\":\"ThrottlingException\"}"}
+#define OK_BODY   {.status = 200, .body = "{}"}
+#define ERR_500   {.status = 500, .body = "{}"}
+
+/* Issue 10 item 4: a call throttled 4 times in a row still succeeds; a 500 gets 3 attempts. */
+static void test_throttle_attempts(void **state)
+{
+	(void)state;
+	struct sb_http_config cfg;
+	struct sb_http_client *c = NULL;
+	uint32_t attempts;
+
+	fast_config(&cfg);
+	assert_int_equal(cfg.max_attempts, 3);
+	assert_int_equal(cfg.throttle_max_attempts, 8);
+	assert_int_equal(cfg.retry_mode, SB_HTTP_RETRY_STANDARD);
+	assert_true(sb_ok(sb_http_client_new(&cfg, &c)));
+	stub_reset();
+	for (int i = 0; i < 4; i++)
+		stub_script(&g_stub, (struct stub_resp)THROTTLED);
+	stub_script(&g_stub, (struct stub_resp)OK_BODY);
+	assert_int_equal(send_scripted(c, &attempts), SB_OK);
+	assert_int_equal(attempts, 5);
+	/* A throttle then 5xx errors: the generic limit (3) applies to the 5xx. */
+	stub_reset();
+	stub_script(&g_stub, (struct stub_resp)THROTTLED);
+	stub_script(&g_stub, (struct stub_resp)ERR_500);
+	stub_script(&g_stub, (struct stub_resp)ERR_500);
+	stub_script(&g_stub, (struct stub_resp)OK_BODY);
+	assert_int_equal(send_scripted(c, &attempts), SB_ERR_AWS_SERVICE);
+	assert_int_equal(attempts, 3);
+	sb_http_client_free(c);
+	/* throttle_max_attempts below max_attempts, or above 20, is refused. */
+	cfg.throttle_max_attempts = 2;
+	assert_int_equal(sb_http_client_new(&cfg, &c).code, SB_ERR_INVALID_ARG);
+	cfg.throttle_max_attempts = 21;
+	assert_int_equal(sb_http_client_new(&cfg, &c).code, SB_ERR_INVALID_ARG);
+	cfg.throttle_max_attempts = 8;
+	cfg.retry_mode = (enum sb_http_retry_mode)7;
+	assert_int_equal(sb_http_client_new(&cfg, &c).code, SB_ERR_INVALID_ARG);
+	sb_error_clear();
+}
+
+/* The retry quota: once spent, failures are not retried until successes refill it. */
+static void test_retry_quota(void **state)
+{
+	(void)state;
+	struct sb_http_config cfg;
+	struct sb_http_client *c = NULL;
+	uint32_t attempts;
+
+	fast_config(&cfg);
+	cfg.retry_quota = 10; /* two retries at 5 tokens each */
+	assert_true(sb_ok(sb_http_client_new(&cfg, &c)));
+	stub_reset();
+	for (int i = 0; i < 3; i++)
+		stub_script(&g_stub, (struct stub_resp)ERR_500);
+	assert_int_equal(send_scripted(c, &attempts), SB_ERR_AWS_SERVICE);
+	assert_int_equal(attempts, 3);
+	/* Quota spent: the next failure is final at once, throttled or not. */
+	stub_reset();
+	stub_script(&g_stub, (struct stub_resp)ERR_500);
+	stub_script(&g_stub, (struct stub_resp)OK_BODY);
+	assert_int_equal(send_scripted(c, &attempts), SB_ERR_AWS_SERVICE);
+	assert_int_equal(attempts, 1);
+	stub_reset();
+	stub_script(&g_stub, (struct stub_resp)THROTTLED);
+	assert_int_equal(send_scripted(c, &attempts), SB_ERR_AWS_THROTTLED);
+	assert_int_equal(attempts, 1);
+	/* Five first-attempt successes add a token each: one retry is affordable again. */
+	stub_reset();
+	for (int i = 0; i < 5; i++) {
+		stub_script(&g_stub, (struct stub_resp)OK_BODY);
+	}
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(send_scripted(c, &attempts), SB_OK);
+	stub_reset();
+	stub_script(&g_stub, (struct stub_resp)ERR_500);
+	stub_script(&g_stub, (struct stub_resp)OK_BODY);
+	assert_int_equal(send_scripted(c, &attempts), SB_OK);
+	assert_int_equal(attempts, 2);
+	sb_http_client_free(c);
+	/* retry_quota 0: no quota, the attempt limits alone apply. */
+	cfg.retry_quota = 0;
+	assert_true(sb_ok(sb_http_client_new(&cfg, &c)));
+	for (int round = 0; round < 3; round++) {
+		stub_reset();
+		for (int i = 0; i < 3; i++)
+			stub_script(&g_stub, (struct stub_resp)ERR_500);
+		assert_int_equal(send_scripted(c, &attempts), SB_ERR_AWS_SERVICE);
+		assert_int_equal(attempts, 3);
+	}
+	sb_http_client_free(c);
+}
+
+/* Adaptive mode: after a throttle, attempts wait for the client-side rate limiter. */
+static void test_adaptive_mode(void **state)
+{
+	(void)state;
+	struct sb_http_config cfg;
+	struct sb_http_client *c = NULL;
+	uint32_t attempts;
+	uint64_t t0, std_ns, adaptive_ns;
+
+	for (int mode = 0; mode < 2; mode++) {
+		fast_config(&cfg);
+		cfg.retry_mode = mode == 0 ? SB_HTTP_RETRY_STANDARD : SB_HTTP_RETRY_ADAPTIVE;
+		assert_true(sb_ok(sb_http_client_new(&cfg, &c)));
+		stub_reset();
+		/* Slow the first sends so the measured rate is low: about 4 a second. */
+		for (int i = 0; i < 3; i++) {
+			stub_script(&g_stub, (struct stub_resp)OK_BODY);
+			assert_int_equal(send_scripted(c, &attempts), SB_OK);
+			test_backoff_ms(250);
+		}
+		stub_reset();
+		stub_script(&g_stub, (struct stub_resp)THROTTLED);
+		for (int i = 0; i < 4; i++)
+			stub_script(&g_stub, (struct stub_resp)OK_BODY);
+		t0 = sb_time_mono_ns();
+		assert_int_equal(send_scripted(c, &attempts), SB_OK);
+		assert_int_equal(attempts, 2);
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(send_scripted(c, &attempts), SB_OK);
+		if (mode == 0)
+			std_ns = sb_time_mono_ns() - t0;
+		else
+			adaptive_ns = sb_time_mono_ns() - t0;
+		sb_http_client_free(c);
+	}
+	print_message("4 calls after a throttle: standard %.3f s, adaptive %.3f s\n",
+		      (double)std_ns / 1e9, (double)adaptive_ns / 1e9);
+	/* Standard mode never delays a first attempt; adaptive paces them (~3/s here). */
+	assert_true(std_ns < 350000000u);
+	assert_true(adaptive_ns > 450000000u);
+}
+
+/* AWS_RETRY_MODE and AWS_MAX_ATTEMPTS, as the SDKs read them. */
+static void test_config_env(void **state)
+{
+	(void)state;
+	struct sb_http_config cfg;
+
+	sb_http_config_default(&cfg);
+	unsetenv("AWS_RETRY_MODE");
+	unsetenv("AWS_MAX_ATTEMPTS");
+	assert_true(sb_ok(sb_http_config_apply_env(&cfg)));
+	assert_int_equal(cfg.retry_mode, SB_HTTP_RETRY_STANDARD);
+	assert_int_equal(cfg.max_attempts, 3);
+	setenv("AWS_RETRY_MODE", "adaptive", 1);
+	setenv("AWS_MAX_ATTEMPTS", "10", 1);
+	assert_true(sb_ok(sb_http_config_apply_env(&cfg)));
+	assert_int_equal(cfg.retry_mode, SB_HTTP_RETRY_ADAPTIVE);
+	assert_int_equal(cfg.max_attempts, 10);
+	assert_int_equal(cfg.throttle_max_attempts, 10);
+	setenv("AWS_RETRY_MODE", "legacy", 1);
+	setenv("AWS_MAX_ATTEMPTS", "2", 1);
+	assert_true(sb_ok(sb_http_config_apply_env(&cfg)));
+	assert_int_equal(cfg.retry_mode, SB_HTTP_RETRY_STANDARD);
+	assert_int_equal(cfg.max_attempts, 2);
+	setenv("AWS_RETRY_MODE", "fast", 1);
+	assert_int_equal(sb_http_config_apply_env(&cfg).code, SB_ERR_INVALID_ARG);
+	assert_non_null(strstr(sb_error_detail(), "AWS_RETRY_MODE"));
+	unsetenv("AWS_RETRY_MODE");
+	for (size_t i = 0; i < 3; i++) {
+		const char *bad[] = {"0", "11", "3x"};
+		setenv("AWS_MAX_ATTEMPTS", bad[i], 1);
+		assert_int_equal(sb_http_config_apply_env(&cfg).code, SB_ERR_INVALID_ARG);
+		assert_non_null(strstr(sb_error_detail(), "AWS_MAX_ATTEMPTS"));
+	}
+	unsetenv("AWS_MAX_ATTEMPTS");
+	sb_error_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -891,6 +1084,10 @@ int main(void)
 		cmocka_unit_test(test_region),
 		cmocka_unit_test(test_error_parse),
 		cmocka_unit_test(test_creds_value),
+		cmocka_unit_test(test_throttle_attempts),
+		cmocka_unit_test(test_retry_quota),
+		cmocka_unit_test(test_adaptive_mode),
+		cmocka_unit_test(test_config_env),
 	};
 	unsetenv("SSL_CERT_FILE");
 	return cmocka_run_group_tests(tests, setup_stub, teardown_stub);

@@ -327,6 +327,193 @@ static void test_config_errors(void **state)
 	sb_kms_free(NULL);
 }
 
+/* ---- batch against the in-process stub: throttling, stopping early ---- */
+
+#define STUB_ROWS 5000
+
+/* Which rows the stub refuses and how: a row's attempts so far decide its answer. */
+struct kms_stub_plan {
+	unsigned attempts[STUB_ROWS];
+	int fail_row; /* answers InvalidCiphertextException (permanent); -1: none */
+};
+
+static const char kms_ok_body[] =
+	"{\"KeyId\":\"arn:aws:kms:us-east-1:111122223333:key/stub\",\"Plaintext\":\"MTAw\"}";
+static const char kms_throttle_body[] =
+	"{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}";
+static const char kms_invalid_body[] =
+	"{\"__type\":\"InvalidCiphertextException\",\"message\":\"bad blob\"}";
+
+/* The row number the request carries in its encryption context {"row":"NNNNN"}. */
+static long stub_row(const struct stub_req *r)
+{
+	const char *p = r->body != NULL ? strstr(r->body, "\"row\":\"") : NULL;
+	return p != NULL ? strtol(p + 7, NULL, 10) : -1;
+}
+
+/*
+ * About 10% of the calls are throttled: every row 3 mod 10 once, every row
+ * 7 mod 250 four times in a row (more than the 3 attempts of a generic
+ * error), so 580 of 5,580 calls.
+ */
+static struct stub_resp kms_stub_handler(struct stub *s, const struct stub_req *r, void *ud)
+{
+	struct kms_stub_plan *plan = ud;
+	long row = stub_row(r);
+	unsigned n;
+
+	(void)s;
+	if (row < 0 || row >= STUB_ROWS)
+		return (struct stub_resp){.status = 400, .body = kms_invalid_body};
+	n = plan->attempts[row]++;
+	if (row == plan->fail_row)
+		return (struct stub_resp){.status = 400, .body = kms_invalid_body};
+	if ((row % 10 == 3 && n < 1) || (row % 250 == 7 && n < 4))
+		return (struct stub_resp){.status = 400, .body = kms_throttle_body};
+	return (struct stub_resp){.status = 200, .body = kms_ok_body};
+}
+
+struct batch_fixture {
+	struct stub stub;
+	struct kms_stub_plan plan;
+	struct sb_kms *kms;
+	char endpoint[64];
+	struct sb_kms_decrypt_in ins[STUB_ROWS];
+	struct sb_kms_context ctx[STUB_ROWS];
+	char rows[STUB_ROWS][8];
+	struct sb_kms_result outs[STUB_ROWS];
+};
+
+static struct batch_fixture *batch_fixture_new(enum sb_http_retry_mode mode)
+{
+	struct batch_fixture *f = calloc(1, sizeof(*f));
+	struct sb_kms_config cfg;
+
+	assert_non_null(f);
+	f->plan.fail_row = -1;
+	assert_int_equal(stub_start(&f->stub), 0);
+	f->stub.handler = kms_stub_handler;
+	f->stub.handler_ud = &f->plan;
+	(void)snprintf(f->endpoint, sizeof(f->endpoint), "http://127.0.0.1:%d", f->stub.port);
+	sb_kms_config_default(&cfg);
+	cfg.region = "us-east-1";
+	cfg.endpoint = f->endpoint;
+	cfg.creds = g_creds;
+	cfg.http.retry_mode = mode;
+	assert_true(sb_ok(sb_kms_new(&cfg, &f->kms)));
+	for (size_t i = 0; i < STUB_ROWS; i++) {
+		(void)snprintf(f->rows[i], sizeof(f->rows[i]), "%05zu", i);
+		f->ctx[i] = (struct sb_kms_context){"row", f->rows[i]};
+		f->ins[i] = (struct sb_kms_decrypt_in){.ciphertext = SB_SLICE_LIT("ciphertext"),
+						       .context = &f->ctx[i],
+						       .n_context = 1};
+		sb_kms_result_init(&f->outs[i]);
+	}
+	return f;
+}
+
+static void batch_fixture_free(struct batch_fixture *f)
+{
+	for (size_t i = 0; i < STUB_ROWS; i++)
+		sb_kms_result_cleanup(&f->outs[i]);
+	sb_kms_free(f->kms);
+	stub_stop(&f->stub);
+	free(f);
+}
+
+/* Issue 10 item 4: 5,000 decrypts with ~10% of calls throttled all succeed. */
+static void test_batch_throttled(void **state)
+{
+	(void)state;
+	struct batch_fixture *f = batch_fixture_new(SB_HTTP_RETRY_STANDARD);
+	const struct sb_kms_batch_opts opts = {.parallel = 16, .stop_at_first_failure = true};
+	size_t failed = 0;
+
+	assert_true(sb_ok(sb_kms_decrypt_batch_opts(f->kms, f->ins, f->outs, STUB_ROWS, &opts)));
+	for (size_t i = 0; i < STUB_ROWS; i++) {
+		if (f->outs[i].error != SB_OK) {
+			if (failed++ < 3)
+				print_error("row %zu: %s\n", i, f->outs[i].detail);
+			continue;
+		}
+		assert_int_equal(f->outs[i].plaintext.len, 3);
+		assert_memory_equal(f->outs[i].plaintext.data, "100", 3);
+	}
+	assert_int_equal(failed, 0);
+	/* Every throttled call was retried, and nothing else was sent. */
+	assert_int_equal(stub_total(&f->stub), STUB_ROWS + 500 + 20 * 4);
+	assert_int_equal(f->plan.attempts[7], 5);
+	assert_int_equal(f->plan.attempts[3], 2);
+	assert_int_equal(f->plan.attempts[4], 1);
+	batch_fixture_free(f);
+}
+
+/* A permanent failure stops the batch early when asked; otherwise every row is tried. */
+static void test_batch_stop_at_first_failure(void **state)
+{
+	(void)state;
+	const size_t n = 400;
+	struct batch_fixture *f = batch_fixture_new(SB_HTTP_RETRY_STANDARD);
+	struct sb_kms_batch_opts opts = {.parallel = 4, .stop_at_first_failure = true};
+	size_t cancelled = 0, ok = 0;
+
+	f->plan.fail_row = 20;
+	assert_true(sb_ok(sb_kms_decrypt_batch_opts(f->kms, f->ins, f->outs, n, &opts)));
+	assert_int_equal(f->outs[20].error, SB_ERR_AWS_SERVICE);
+	assert_non_null(strstr(f->outs[20].detail, "InvalidCiphertextException"));
+	for (size_t i = 0; i < n; i++) {
+		if (f->outs[i].error == SB_ERR_HTTP_CANCELLED) {
+			cancelled++;
+			assert_non_null(strstr(f->outs[i].detail, "stopped at row 20"));
+			assert_int_equal(f->outs[i].plaintext.len, 0);
+		} else if (f->outs[i].error == SB_OK) {
+			ok++;
+		}
+	}
+	/* Rows before 20 (but row 3's retry may still be waiting), at most 4 in flight. */
+	size_t calls = stub_total(&f->stub);
+	print_message("stop at first failure: %zu calls for %zu rows (%zu ok, %zu cancelled)\n",
+		      calls, n, ok, cancelled);
+	assert_true(calls <= 40);
+	assert_true(cancelled >= n - 40);
+	assert_int_equal(ok + cancelled + 1, n);
+
+	/* Without the option every row is tried and only row 20 fails. */
+	memset(f->plan.attempts, 0, sizeof(f->plan.attempts));
+	opts.stop_at_first_failure = false;
+	size_t before = stub_total(&f->stub);
+	assert_true(sb_ok(sb_kms_decrypt_batch_opts(f->kms, f->ins, f->outs, n, &opts)));
+	assert_true(stub_total(&f->stub) - before >= n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(f->outs[i].error, i == 20 ? SB_ERR_AWS_SERVICE : SB_OK);
+
+	/* A row that cannot be encoded stops the batch before any call. */
+	f->ins[5].ciphertext = SB_SLICE(NULL, 0);
+	opts.stop_at_first_failure = true;
+	before = stub_total(&f->stub);
+	assert_true(sb_ok(sb_kms_decrypt_batch_opts(f->kms, f->ins, f->outs, n, &opts)));
+	assert_int_equal(stub_total(&f->stub), before);
+	assert_true(f->outs[5].error != SB_OK && f->outs[5].error != SB_ERR_HTTP_CANCELLED);
+	assert_int_equal(f->outs[6].error, SB_ERR_HTTP_CANCELLED);
+	assert_non_null(strstr(f->outs[6].detail, "stopped at row 5"));
+	batch_fixture_free(f);
+}
+
+/* Adaptive mode: the same throttled batch still completes (the limiter only slows it). */
+static void test_batch_adaptive(void **state)
+{
+	(void)state;
+	struct batch_fixture *f = batch_fixture_new(SB_HTTP_RETRY_ADAPTIVE);
+	const struct sb_kms_batch_opts opts = {.parallel = 8};
+
+	/* Rows 0..39: rows 3, 7, 13, 23, 33 throttled; the limiter turns on. */
+	assert_true(sb_ok(sb_kms_decrypt_batch_opts(f->kms, f->ins, f->outs, 40, &opts)));
+	for (size_t i = 0; i < 40; i++)
+		assert_int_equal(f->outs[i].error, SB_OK);
+	assert_int_equal(stub_total(&f->stub), 40 + 4 + 4);
+	batch_fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +523,9 @@ int main(void)
 		cmocka_unit_test(test_request_shape),
 		cmocka_unit_test(test_parse_response),
 		cmocka_unit_test(test_config_errors),
+		cmocka_unit_test(test_batch_throttled),
+		cmocka_unit_test(test_batch_stop_at_first_failure),
+		cmocka_unit_test(test_batch_adaptive),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -59,8 +60,15 @@ struct stub_req {
 	size_t body_len;
 };
 
+struct stub;
+/* Answers a request instead of the script (called under the stub's lock). */
+typedef struct stub_resp (*stub_handler_fn)(struct stub *s, const struct stub_req *r, void *ud);
+
 struct stub {
 	int lfd;
+	stub_handler_fn handler; /* optional: set before requests arrive */
+	void *handler_ud;
+	size_t total;            /* every request answered, stored or not */
 	int port;
 	pthread_t thr;
 	pthread_mutex_t mu;
@@ -189,7 +197,10 @@ STUB_FN void *stub_conn_main(void *arg)
 			break;
 		struct stub_resp resp = {.status = 500, .body = "{}"};
 		pthread_mutex_lock(&s->mu);
-		if (s->next < s->n_script)
+		s->total++;
+		if (s->handler != NULL)
+			resp = s->handler(s, &r, s->handler_ud);
+		else if (s->next < s->n_script)
 			resp = s->script[s->next++];
 		if (s->n_reqs < STUB_MAX_REQS)
 			s->reqs[s->n_reqs++] = r;
@@ -229,6 +240,8 @@ STUB_FN void *stub_main(void *arg)
 		}
 		struct stub_conn *c = malloc(sizeof(*c));
 		pthread_t t;
+		/* Header and body go out in two sends: no Nagle delay between them. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 		c->s = s;
 		c->fd = fd;
 		pthread_create(&t, NULL, stub_conn_main, c);
@@ -272,6 +285,14 @@ STUB_FN size_t stub_nreqs(struct stub *s)
 {
 	pthread_mutex_lock(&s->mu);
 	size_t n = s->n_reqs;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+STUB_FN size_t stub_total(struct stub *s)
+{
+	pthread_mutex_lock(&s->mu);
+	size_t n = s->total;
 	pthread_mutex_unlock(&s->mu);
 	return n;
 }

@@ -43,6 +43,10 @@ static const struct vector vectors[] = {
 	{"[].contract,[].bid\n1,1e5\n", SB_ERR_BAD_AMOUNT, "line 2", 0},
 	{"[].contract,[].bid\n1,\n", SB_ERR_BAD_AMOUNT, "line 2", 0},
 	{"[].contract,[].bid\n1,100\r\r\n", SB_ERR_BAD_AMOUNT, "line 2", 0},
+	/* The parse's reason after the line (issue 10 item 13), never the value. */
+	{"[].contract,[].bid\n1,1.2.3\n", SB_ERR_BAD_AMOUNT, "line 2: amount has a non-digit", 0},
+	{"[].contract,[].bid\n1,12345678901234567890123456789012345678901234567890123456789012345\n",
+	 SB_ERR_BAD_AMOUNT, "line 2: amount is longer than 64 digits", 0},
 };
 
 static sb_result run(struct sb_slice in, size_t step, size_t split, size_t *rows)
@@ -102,6 +106,7 @@ static void test_line_length_bound(void **state)
 	prop[sizeof(prop) - 1] = '\0';
 	memset(amount, '9', sizeof(amount) - 1);
 	amount[sizeof(amount) - 1] = '\0';
+	amount[10] = '.'; /* the longest amount: 64 digits and a '.' */
 	snprintf(csv, sizeof(csv), "[].contract,[].bid\r\n%s,%s\r\n", prop, amount);
 	assert_true(sb_ok(run(sb_slice_str(csv), 7, 0, &rows)));
 	assert_int_equal(rows, 1);

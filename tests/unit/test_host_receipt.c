@@ -149,9 +149,40 @@ static void test_output_manifest_and_pcr_changes(void **state)
 	/* Without any expected PCR a receipt proves nothing: refused. */
 	struct sb_verify_opts o;
 	sb_verify_opts_init(&o);
+	assert_true(sb_ok(sb_verify_opts_add_root(&o, sb_buf_slice(&f->root))));
 	assert_int_equal(sb_receipt_verify(sb_buf_slice(&f->receipt), sb_slice_str(output),
 					   sb_slice_str(manifest), &o, NULL).code,
-			 SB_ERR_INVALID_ARG);
+			 SB_ERR_ATTEST_PCRS_TOO_WEAK);
+	/*
+	 * Issue 10 item 8: PCR1 (and PCR3/4/8) are not the image. The receipt's
+	 * own PCR1 must not suffice, since every image has it.
+	 */
+	assert_true(sb_ok(sb_verify_opts_expect_pcr(&o, 1, SB_SLICE(f->m.pcr1, 48))));
+	assert_int_equal(sb_receipt_verify(sb_buf_slice(&f->receipt), sb_slice_str(output),
+					   sb_slice_str(manifest), &o, NULL).code,
+			 SB_ERR_ATTEST_PCRS_TOO_WEAK);
+	assert_non_null(strstr(sb_error_detail(), "PCR0"));
+	assert_non_null(strstr(sb_error_detail(), "PCR2"));
+	/* PCR1 with PCR2, or PCR0 alone, pins the image: verifies. */
+	assert_true(sb_ok(sb_verify_opts_expect_pcr(&o, 2, SB_SLICE(f->m.pcr2, 48))));
+	assert_true(sb_ok(sb_receipt_verify(sb_buf_slice(&f->receipt), sb_slice_str(output),
+					    sb_slice_str(manifest), &o, NULL)));
+	sb_verify_opts_init(&o);
+	assert_true(sb_ok(sb_verify_opts_add_root(&o, sb_buf_slice(&f->root))));
+	assert_true(sb_ok(sb_verify_opts_expect_pcr(&o, 0, SB_SLICE(f->m.pcr0, 48))));
+	assert_true(sb_ok(sb_receipt_verify(sb_buf_slice(&f->receipt), sb_slice_str(output),
+					    sb_slice_str(manifest), &o, NULL)));
+	/* Issue 10 item 13: a duplicated key is reported as such, not as "not a JSON object". */
+	assert_int_equal(verify(f, sb_slice_str("{\"version\":1,\"version\":1}"), sb_slice_str(output),
+				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);
+	assert_non_null(strstr(sb_error_detail(), "duplicate object key"));
+	assert_null(strstr(sb_error_detail(), "not a JSON object"));
+	assert_int_equal(verify(f, sb_slice_str("{\"version\":1"), sb_slice_str(output),
+				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);
+	assert_non_null(strstr(sb_error_detail(), "not valid JSON"));
+	assert_int_equal(verify(f, sb_slice_str("[1]"), sb_slice_str(output),
+				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);
+	assert_non_null(strstr(sb_error_detail(), "not a JSON object"));
 	/* Not JSON, wrong version, unknown field. */
 	assert_int_equal(verify(f, sb_slice_str("[]"), sb_slice_str(output),
 				sb_slice_str(manifest), f->m.pcr0, 0).code, SB_ERR_BAD_RECEIPT);

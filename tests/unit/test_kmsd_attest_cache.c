@@ -82,7 +82,7 @@ static int teardown(void **state)
 }
 
 /* What a test document carries. */
-enum doc_key { KEY_RSA, KEY_NONE, KEY_EC };
+enum doc_key { KEY_RSA, KEY_NONE, KEY_EC, KEY_EMPTY /* public_key = h'' */ };
 
 /* A document signed by the trusted leaf with PCR0..2 = tag, tag+1, tag+2. */
 static void make_doc_with(uint8_t tag, enum doc_key kind, bool trusted, struct sb_buf *out)
@@ -362,13 +362,16 @@ static void test_refusals_not_cached(void **state)
 	make_doc_with(0x11, KEY_NONE, true, &d);
 	get_fails(c, sb_buf_slice(&d), T_MS, "has no public key");
 	get_fails(c, sb_buf_slice(&d), T_MS, "has no public key");
+	/* An empty public_key (AWS allows 0..1024 bytes) is no key either. */
+	make_doc_with(0x11, KEY_EMPTY, true, &d);
+	get_fails(c, sb_buf_slice(&d), T_MS, "has no public key");
 	make_doc_with(0x11, KEY_EC, true, &d);
 	get_fails(c, sb_buf_slice(&d), T_MS, "is not an RSA key");
 	make_doc_with(0x11, KEY_RSA, false, &d);
 	get_fails(c, sb_buf_slice(&d), T_MS, "Invalid attestation document");
 	get_fails(c, SB_SLICE_LIT("not cbor"), T_MS, "Invalid attestation document");
 	get_fails(c, SB_SLICE(NULL, 0), T_MS, "Invalid attestation document");
-	EXPECT_STATS(c, 0, 6, 0, 0, 0);
+	EXPECT_STATS(c, 0, 7, 0, 0, 0);
 	/* Bad arguments. */
 	make_doc(0x11, &d);
 	assert_int_equal(sb_kmsd_attest_cache_get(c, sb_buf_slice(&d), 0, &a).code,
