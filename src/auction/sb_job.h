@@ -55,6 +55,7 @@ struct sb_job_cipher {
 	struct sb_buf plaintext;   /* secret; filled by decrypt */
 	char key_arn[SB_JOB_KEY_ARN_MAX]; /* the key KMS reports; "" if none */
 	sb_result status;          /* per item: OK or the failure */
+	bool skipped;              /* not attempted: the I/O stopped at another item's failure */
 	char error[256];           /* per-item failure description (no secrets) */
 };
 

@@ -168,18 +168,32 @@ static SB_RESULT check_trailer(struct sb_job *job, const struct collect *c, size
 	return rc;
 }
 
+/* The first failure in input order that is not a row the I/O skipped. */
+static SB_RESULT first_failure(struct sb_job *job, const struct collect *c)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->n; i++) {
+			const struct sb_job_cipher *it = &c->items[i];
+			if (sb_ok(it->status) || (pass == 0 && it->skipped))
+				continue;
+			SB_BAIL_MSG(it->status.code, "party %s, row %zu: %s",
+				    job->manifest.parties[it->party].name, it->row,
+				    it->error[0] != '\0' ? it->error
+							  : sb_error_message(it->status.code));
+		}
+	return SB_OK_RESULT;
+}
+
 /* Turns decrypted items into bids; the first failure (in input order) wins. */
 static SB_RESULT tally(struct sb_job *job, struct collect *c)
 {
+	SB_GUARD(first_failure(job, c));
 	for (size_t i = 0; i < c->n; i++) {
 		struct sb_job_cipher *it = &c->items[i];
 		const struct sb_party *p = &job->manifest.parties[it->party];
 		struct sb_amount amount;
 		sb_result r;
 
-		if (!sb_ok(it->status))
-			SB_BAIL_MSG(it->status.code, "party %s, row %zu: %s", p->name, it->row,
-				    it->error[0] != '\0' ? it->error : sb_error_message(it->status.code));
 		if (!sb_ok(sb_job_party_key(job, it->party, it->key_arn))) {
 			sb_error_context("row %zu", it->row);
 			return (sb_result){SB_ERR_WRONG_KEY};

@@ -101,7 +101,13 @@ static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_job
 		ins[i].context = ctx[i];
 		ins[i].n_context = items[i].n_context;
 	}
-	SB_GUARD_GOTO(rc, sb_kms_decrypt_batch(kms, ins, outs, n, KMS_PARALLEL), out);
+	/* A job needs every row: the batch stops at the first that fails for good. */
+	SB_GUARD_GOTO(rc,
+		      sb_kms_decrypt_batch_opts(kms, ins, outs, n,
+						&(struct sb_kms_batch_opts){
+							.parallel = KMS_PARALLEL,
+							.stop_at_first_failure = true}),
+		      out);
 	for (size_t i = 0; i < n; i++) {
 		struct sb_job_cipher *it = &items[i];
 		if (!sb_ok(it->status)) {
@@ -110,6 +116,7 @@ static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_job
 		}
 		if (outs[i].error != SB_OK) {
 			it->status = (sb_result){outs[i].error};
+			it->skipped = outs[i].error == SB_ERR_HTTP_CANCELLED;
 			(void)snprintf(it->error, sizeof(it->error), "%.*s", (int)sizeof(it->error) - 1,
 				       outs[i].detail);
 			continue;

@@ -353,6 +353,44 @@ static void test_bad_bids_fail_whole_job_without_output(void **state)
 	expect_fail(manifest_none, &f1, &f2, SB_ERR_DECRYPT, "InvalidCiphertextException");
 }
 
+/* An I/O that stops at Buyer2's row 2 and skips every other row. */
+static sb_result stopping_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
+{
+	(void)ctx;
+	for (size_t i = 0; i < n; i++) {
+		bool culprit = items[i].party == 1 && items[i].row == 2;
+		items[i].status = (sb_result){culprit ? SB_ERR_DECRYPT : SB_ERR_HTTP_CANCELLED};
+		items[i].skipped = !culprit;
+		snprintf(items[i].error, sizeof(items[i].error), "%s",
+			 culprit ? "KMS Decrypt: InvalidCiphertextException" : "not made");
+	}
+	return SB_OK_RESULT;
+}
+
+/* Rows the I/O skipped never hide the failure that stopped it. */
+static void test_skipped_rows_report_the_real_failure(void **state)
+{
+	(void)state;
+	struct file f1, f2;
+	struct run r;
+	sample(&f1, &f2, NULL);
+	struct sb_job *job = NULL;
+	struct sb_job_io io = {&r.fake, stopping_decrypt, NULL, fake_attest};
+	struct sb_buf out = SB_BUF_INIT(4096), rec = SB_BUF_INIT(4096);
+	memset(&r, 0, sizeof(r));
+	assert_true(sb_ok(sb_job_new(sb_slice_str(manifest_none), &io, &job)));
+	assert_true(sb_ok(sb_job_input(job, sb_slice_str("Buyer1"), 0, true, sb_buf_slice(&f1.csv))));
+	assert_true(sb_ok(sb_job_input(job, sb_slice_str("Buyer2"), 0, true, sb_buf_slice(&f2.csv))));
+	assert_int_equal(sb_job_finish(job, &out, &rec).code, SB_ERR_DECRYPT);
+	assert_non_null(strstr(sb_error_detail(), "party Buyer2, row 2: KMS Decrypt"));
+	assert_int_equal(out.len, 0);
+	sb_job_free(job);
+	sb_buf_cleanup(&out);
+	sb_buf_cleanup(&rec);
+	file_cleanup(&f1);
+	file_cleanup(&f2);
+}
+
 static void test_input_order_and_completeness(void **state)
 {
 	(void)state;
@@ -433,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_operator_attacks_on_bound_inputs),
 		cmocka_unit_test(test_same_key_and_duplicate_ciphertexts),
 		cmocka_unit_test(test_bad_bids_fail_whole_job_without_output),
+		cmocka_unit_test(test_skipped_rows_report_the_real_failure),
 		cmocka_unit_test(test_input_order_and_completeness),
 		cmocka_unit_test(test_trailer_text),
 		cmocka_unit_test(test_key_matching),
