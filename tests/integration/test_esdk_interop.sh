@@ -135,7 +135,7 @@ seal_fails "an unknown party" 'no party "Buyer9"' B1 \
 seal_fails "a key the caller may not use" "AccessDenied" B1 \
 	--key-id alias/buyer2 --manifest "$T/job.json" --party Buyer2 "$T/b2.csv"
 { head -n 1500 "$T/b1.csv"; echo "prop-x,7123456.25x"; tail -n 10 "$T/b1.csv"; } >"$T/bad-amount.csv"
-seal_fails "a bad amount (line 1501, late in the stream)" "bid is not a non-negative decimal amount: .*bad-amount.csv: line 1501$" B1 \
+seal_fails "a bad amount (line 1501, late in the stream)" "bid is not a non-negative decimal amount: .*bad-amount.csv: line 1501: amount has a non-digit$" B1 \
 	--key-id "$KEY1" --manifest "$T/job.json" --party Buyer1 "$T/bad-amount.csv"
 tail -n +2 "$T/b1.csv" >"$T/no-header.csv"
 seal_fails "a missing header" 'line 1: expected the header' B1 \
