@@ -285,7 +285,7 @@ static void test_wrong_data_key(void **state)
 	struct sb_buf f[2], other;
 	seal(&f[0], agreed, "Buyer1", ARN1, csv1);
 	seal(&f[1], agreed, "Buyer2", ARN2, csv2);
-	seal_as(&other, agreed, "Buyer2", ARN2, ARN2, SB_ESDK_SUITE_COMMIT_SIG, 64, csv2);
+	seal_as(&other, agreed, "Buyer2", ARN2, ARN2, SB_ESDK_SUITE_COMMIT, 64, csv2);
 	/* Header of one message, body of another, same party and key. */
 	struct sb_esdk_header h1 = {0}, h2 = {0};
 	size_t n1, n2;
@@ -315,7 +315,7 @@ static void test_tamper(void **state)
 	struct sb_esdk_header h = {0};
 	size_t hlen;
 	/* 64-byte frames: three whole frames, then the final frame. */
-	seal(&good, agreed, "Buyer2", ARN2,
+	seal_as(&good, agreed, "Buyer2", ARN2, ARN2, SB_ESDK_SUITE_COMMIT_SIG, 64,
 	     "[].contract,[].bid\n1,200000\n2,300000\n4,1\n5,2\n6,3\n7,4\n8,5\n9,6\n10,7\n"
 	     "11,8\n12,9\n13,10\n14,11\n15,12\n16,13\n17,14\n18,15\n19,16\n20,17\n21,18\n");
 	assert_true(sb_ok(sb_esdk_header_parse(sb_buf_slice(&good), &h, &hlen)));
