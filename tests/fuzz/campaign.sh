@@ -4,6 +4,7 @@
 # prints per target: executions, exec/s, final cov/ft, corpus size, crashes.
 #
 #   tests/fuzz/campaign.sh [-t SECS] [-p PAR] [target ...]
+#   tests/fuzz/campaign.sh -m     results.tsv as a Markdown table
 #
 # SECS defaults to 600, PAR to 1; no target names: every build-fuzz/bin/fuzz_*.
 # Needs `make fuzz` first. Logs, artifacts and the grown corpora go under
@@ -13,11 +14,13 @@ set -euo pipefail
 
 secs=600
 par=1
-while getopts "t:p:h" o; do
+markdown=0
+while getopts "t:p:mh" o; do
 	case $o in
 	t) secs=$OPTARG ;;
 	p) par=$OPTARG ;;
-	*) sed -n '2,11p' "$0"; exit 2 ;;
+	m) markdown=1 ;;
+	*) sed -n '2,12p' "$0"; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -26,6 +29,15 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$root/build-fuzz/bin
 out=$root/build-fuzz/campaign
 mkdir -p "$out"
+
+if [ $markdown = 1 ]; then
+	echo "| target | seconds | executions | exec/s | cov | ft | corpus (units/bytes) | crashes |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	tail -n +2 "$out/results.tsv" | while IFS=$'\t' read -r t el ex eps cov ft corp cr _ _; do
+		echo "| $t | $el | $ex | $eps | $cov | $ft | $corp | $cr |"
+	done
+	exit 0
+fi
 
 # -max_len per target: large enough for the biggest valid input it takes.
 max_len_for() {
