@@ -9,6 +9,7 @@
 #   make demo       the whole local story on this machine
 #   make bench      benchmarks (ratios against this machine's limits)
 #   make fuzz       libFuzzer targets with clang (build-fuzz/)
+#   make fuzz-campaign  every target for FUZZ_CAMPAIGN_SECS (600) s, two at a time
 
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECS ?= 10
@@ -66,6 +67,12 @@ fuzz-smoke: fuzz
 			build-fuzz/corpus/$$n $$seeds >build-fuzz/$$n.log 2>&1 || \
 			{ tail -40 build-fuzz/$$n.log; exit 1; }; \
 	done; echo "fuzz-smoke: all targets ran clean"
+
+# The long runs whose figures docs/SECURITY.md records (issue 10).
+FUZZ_CAMPAIGN_SECS ?= 600
+.PHONY: fuzz-campaign
+fuzz-campaign: fuzz
+	@bash tests/fuzz/campaign.sh -t $(FUZZ_CAMPAIGN_SECS) -p 2
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
