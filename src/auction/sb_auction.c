@@ -239,7 +239,7 @@ SB_RESULT sb_auction_add_bid(struct sb_auction *a, size_t party, struct sb_slice
 	}
 	SB_GUARD(cam_from(a, amount, &x));
 	record_bid(a, &a->index.props[idx], bidders, bidders + a->words, party, &x);
-	x = (struct sb_cam){0, 0};
+	sb_wipe(&x, sizeof(x));
 	return SB_OK_RESULT;
 }
 

@@ -4,7 +4,7 @@
 
 #include "auction/sb_auction.h"
 
-static const char header[] = "[].contract,[].bid";
+static const char header[] = SB_BIDS_CSV_HEADER;
 
 static SB_RESULT parse_row(struct sb_slice line, size_t rowno, struct sb_bid_row *row)
 {

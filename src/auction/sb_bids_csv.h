@@ -12,6 +12,8 @@
 
 #include "common/sb_buf.h"
 
+/* The first line of a bids file, kms-csv or the plaintext of a sealed one. */
+#define SB_BIDS_CSV_HEADER     "[].contract,[].bid"
 #define SB_BIDS_MAX_ROWS       (1u << 24)
 #define SB_BIDS_MAX_CIPHERTEXT 8192 /* base64 characters */
 

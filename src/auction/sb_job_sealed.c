@@ -12,11 +12,11 @@
 #include <string.h>
 
 #include "auction/sb_amount.h"
+#include "auction/sb_bids_csv.h"
 #include "auction/sb_job_internal.h"
 #include "common/sb_mem.h"
 #include "esdk/sb_esdk.h"
 
-#define CSV_HEADER "[].contract,[].bid"
 /* Unconsumed bytes held between chunks: at most one frame (or header) and a chunk. */
 #define PENDING_MAX (SB_ESDK_MAX_FRAME_LEN + (2u << 20))
 #define LINE_MAX    (SB_AUCTION_MAX_PROPERTY_ID + 1 + SB_AMOUNT_MAX_CHARS + 2)
@@ -112,8 +112,8 @@ static SB_RESULT tally_line(struct sb_job *job, size_t party, struct sb_job_seal
 	if (line.len > 0 && line.ptr[line.len - 1] == '\r')
 		line.len--;
 	if (s->lines == 1) {
-		SB_ENSURE_MSG(sb_slice_eq_str(line, CSV_HEADER), SB_ERR_BAD_CSV,
-		              "party %s: the sealed CSV must start with \"" CSV_HEADER "\"",
+		SB_ENSURE_MSG(sb_slice_eq_str(line, SB_BIDS_CSV_HEADER), SB_ERR_BAD_CSV,
+		              "party %s: the sealed CSV must start with \"" SB_BIDS_CSV_HEADER "\"",
 		              p->name);
 		return SB_OK_RESULT;
 	}

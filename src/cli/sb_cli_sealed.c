@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "auction/sb_bids_csv.h"
 #include "auction/sb_trailer.h"
 #include "cli/sb_cli_manifest.h"
 
@@ -61,8 +62,8 @@ static SB_RESULT line_check(struct sb_sealed_csv *c, struct sb_slice line)
 		line.len--;
 	c->lineno++;
 	if (c->lineno == 1) {
-		SB_ENSURE_MSG(sb_slice_eq_str(line, SB_SEALED_CSV_HEADER), SB_ERR_BAD_CSV,
-			      "line 1: expected the header \"%s\"", SB_SEALED_CSV_HEADER);
+		SB_ENSURE_MSG(sb_slice_eq_str(line, SB_BIDS_CSV_HEADER), SB_ERR_BAD_CSV,
+			      "line 1: expected the header \"%s\"", SB_BIDS_CSV_HEADER);
 		return SB_OK_RESULT;
 	}
 	SB_GUARD(row_check(line, c->lineno));
@@ -108,7 +109,7 @@ SB_RESULT sb_sealed_csv_end(struct sb_sealed_csv *c)
 		sb_buf_reset(&c->line);
 	}
 	SB_ENSURE_MSG(c->lineno > 0, SB_ERR_BAD_CSV, "empty: expected the header \"%s\"",
-		      SB_SEALED_CSV_HEADER);
+		      SB_BIDS_CSV_HEADER);
 	SB_ENSURE_MSG(c->rows > 0, SB_ERR_BAD_CSV, "no bids after the header");
 	return SB_OK_RESULT;
 }

@@ -22,7 +22,6 @@
 #include "aws/sb_kms.h"
 #include "common/sb_buf.h"
 
-#define SB_SEALED_CSV_HEADER "[].contract,[].bid"
 /* The longest line: property, comma, amount, CR. */
 #define SB_SEALED_CSV_LINE_MAX (SB_AUCTION_MAX_PROPERTY_ID + 1 + SB_AMOUNT_MAX_CHARS + 1)
 

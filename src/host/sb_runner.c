@@ -142,7 +142,7 @@ out:
 
 static SB_RESULT run_job(struct sb_wire_client *c, const struct sb_runner_opts *o,
 			 const struct sb_msg_creds *creds, struct sb_slice manifest,
-			 const struct sb_runner_input *in, size_t n, struct sb_buf *parts,
+			 const struct sb_runner_input *in, size_t n, struct sb_buf *output,
 			 struct sb_buf *result)
 {
 	struct sb_buf msg = SB_BUF_INIT_SECRET(4 * SB_MSG_CRED_FIELD_MAX + 64);
@@ -165,11 +165,13 @@ static SB_RESULT run_job(struct sb_wire_client *c, const struct sb_runner_opts *
 		SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
 		if (resp.type != SB_MSG_RESULT_PART)
 			break;
-		SB_GUARD_GOTO(rc, sb_buf_append_slice(parts, sb_buf_slice(&resp.payload)), out);
+		/* Straight into output: the caller truncates it again on failure. */
+		SB_GUARD_GOTO(rc, sb_buf_append_slice(output, sb_buf_slice(&resp.payload)), out);
 		sb_wire_response_cleanup(&resp);
 		sb_wire_response_init(&resp);
 	}
-	SB_ENSURE_MSG(resp.type == SB_MSG_RESULT, SB_ERR_BAD_FRAME, "expected a Result");
+	if (resp.type != SB_MSG_RESULT)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_FRAME, out, "expected a Result");
 	sb_buf_move(result, &resp.payload);
 out:
 	sb_wire_response_cleanup(&resp);
@@ -182,25 +184,23 @@ SB_RESULT sb_runner_run(const struct sb_runner_opts *o, const struct sb_msg_cred
 			size_t ninputs, struct sb_buf *output, struct sb_buf *receipt)
 {
 	struct sb_wire_client *c = NULL;
-	struct sb_buf result = SB_BUF_INIT(0), parts = SB_BUF_INIT(SB_MSG_RESULT_OUTPUT_MAX);
+	struct sb_buf result = SB_BUF_INIT(0);
 	struct sb_slice out_s, rec_s;
 	size_t had = output != NULL ? output->len : 0;
 	sb_result rc;
 
 	SB_ENSURE(o != NULL && creds != NULL && output != NULL && receipt != NULL, SB_ERR_NULL);
 	SB_GUARD(connect_with_backoff(o, 30000, &c));
-	SB_GUARD_GOTO(rc, run_job(c, o, creds, manifest, inputs, ninputs, &parts, &result), out);
+	SB_GUARD_GOTO(rc, run_job(c, o, creds, manifest, inputs, ninputs, output, &result), out);
 	SB_GUARD_GOTO(rc, sb_msg_result_parse(sb_buf_slice(&result), &out_s, &rec_s), out);
-	if (parts.len + out_s.len > SB_MSG_RESULT_OUTPUT_MAX)
+	if (output->len - had + out_s.len > SB_MSG_RESULT_OUTPUT_MAX)
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_TOO_LARGE, out, "the enclave's output.csv is over %u bytes",
 				 SB_MSG_RESULT_OUTPUT_MAX);
-	SB_GUARD_GOTO(rc, sb_buf_append_slice(output, sb_buf_slice(&parts)), out);
 	SB_GUARD_GOTO(rc, sb_buf_append_slice(output, out_s), out);
 	rc = sb_buf_append_slice(receipt, rec_s);
 out:
 	if (!sb_ok(rc))
 		sb_buf_truncate(output, had); /* nothing appended on failure */
-	sb_buf_cleanup(&parts);
 	sb_buf_cleanup(&result);
 	sb_wire_client_free(c);
 	return rc;
