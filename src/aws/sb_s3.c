@@ -10,7 +10,14 @@
 #include <unistd.h>
 
 #include "common/sb_file.h"
+#include "common/sb_log.h"
 #include "common/sb_parse.h"
+
+/* A bucket's region as S3 reported it (x-amz-bucket-region). */
+struct s3_bucket_region {
+	char bucket[SB_S3_BUCKET_MAX + 1];
+	char region[SB_AWS_REGION_MAX + 1];
+};
 
 struct sb_s3 {
 	struct sb_http_client *http;
@@ -19,6 +26,8 @@ struct sb_s3 {
 	char endpoint[SB_AWS_URL_MAX + 1];
 	bool custom;
 	bool path_style;
+	struct s3_bucket_region regions[SB_S3_REGION_CACHE];
+	size_t n_regions, next_region; /* filled slots; the slot replaced next when full */
 };
 
 void sb_s3_config_default(struct sb_s3_config *cfg)
@@ -118,6 +127,48 @@ bool sb_s3_bucket_valid(const char *b)
 	return true;
 }
 
+/* The region requests for bucket are signed for and, on AWS, sent to. */
+static const char *bucket_region(const struct sb_s3 *s3, const char *bucket)
+{
+	for (size_t i = 0; i < s3->n_regions; i++)
+		if (strcmp(s3->regions[i].bucket, bucket) == 0)
+			return s3->regions[i].region;
+	return s3->region;
+}
+
+SB_RESULT sb_s3_bucket_region_note(struct sb_s3 *s3, const char *bucket, const char *region)
+{
+	struct s3_bucket_region *slot = NULL;
+
+	SB_ENSURE_REF(s3);
+	SB_ENSURE_MSG(sb_s3_bucket_valid(bucket), SB_ERR_INVALID_ARG, "invalid S3 bucket name");
+	SB_ENSURE_MSG(region != NULL && sb_aws_region_valid(region), SB_ERR_INVALID_ARG,
+		      "bad region for bucket %s", bucket);
+	for (size_t i = 0; i < s3->n_regions && slot == NULL; i++)
+		if (strcmp(s3->regions[i].bucket, bucket) == 0)
+			slot = &s3->regions[i];
+	if (slot == NULL && s3->n_regions < SB_S3_REGION_CACHE) {
+		slot = &s3->regions[s3->n_regions++];
+	} else if (slot == NULL) {
+		slot = &s3->regions[s3->next_region];
+		s3->next_region = (s3->next_region + 1) % SB_S3_REGION_CACHE;
+	}
+	memcpy(slot->bucket, bucket, strlen(bucket) + 1);
+	memcpy(slot->region, region, strlen(region) + 1);
+	return SB_OK_RESULT;
+}
+
+SB_RESULT sb_s3_bucket_region(const struct sb_s3 *s3, const char *bucket,
+			      char out[SB_AWS_REGION_MAX + 1])
+{
+	SB_ENSURE_REF(s3);
+	SB_ENSURE_REF(out);
+	SB_ENSURE_MSG(sb_s3_bucket_valid(bucket), SB_ERR_INVALID_ARG, "invalid S3 bucket name");
+	const char *r = bucket_region(s3, bucket);
+	memcpy(out, r, strlen(r) + 1);
+	return SB_OK_RESULT;
+}
+
 static SB_RESULT check_names(const char *bucket, const char *key)
 {
 	SB_ENSURE_MSG(sb_s3_bucket_valid(bucket), SB_ERR_INVALID_ARG, "invalid S3 bucket name");
@@ -136,15 +187,15 @@ SB_RESULT sb_s3_url(const struct sb_s3 *s3, const char *bucket, const char *key,
 	SB_ENSURE_REF(s3);
 	SB_ENSURE_REF(out);
 	SB_GUARD(check_names(bucket, key));
+	const char *region = bucket_region(s3, bucket);
 	if (s3->path_style || strchr(bucket, '.') != NULL) {
 		const char *ep = s3->custom ? s3->endpoint : NULL;
 		if (ep != NULL)
 			SB_GUARD(sb_buf_printf(out, "%s/%s", ep, bucket));
 		else
-			SB_GUARD(sb_buf_printf(out, "https://s3.%s.amazonaws.com/%s", s3->region,
-					       bucket));
+			SB_GUARD(sb_buf_printf(out, "https://s3.%s.amazonaws.com/%s", region, bucket));
 	} else {
-		SB_GUARD(sb_buf_printf(out, "https://%s.s3.%s.amazonaws.com", bucket, s3->region));
+		SB_GUARD(sb_buf_printf(out, "https://%s.s3.%s.amazonaws.com", bucket, region));
 	}
 	SB_GUARD(sb_buf_append_str(out, "/"));
 	if (key != NULL)
@@ -152,30 +203,73 @@ SB_RESULT sb_s3_url(const struct sb_s3 *s3, const char *bucket, const char *key,
 	return SB_OK_RESULT;
 }
 
-/* One signed S3 request; the caller fills body and sinks in *req. */
+/*
+ * The region S3 says the bucket lives in, when the answer is a wrong-region
+ * refusal: 301 PermanentRedirect, 307 (a new bucket's DNS not yet
+ * everywhere) or 400 (AuthorizationHeaderMalformed: signed for the wrong
+ * region), each carrying x-amz-bucket-region. HEAD answers have no body, so
+ * the header is the only evidence the SDKs use too.
+ */
+static bool wrong_region(const struct sb_http_response *resp, const char *signed_for,
+			 char out[SB_AWS_REGION_MAX + 1])
+{
+	struct sb_slice v;
+
+	if (resp->status != 301 && resp->status != 307 && resp->status != 400)
+		return false;
+	if (!sb_ok(sb_http_response_header(resp, "x-amz-bucket-region", &v))) {
+		/* The lookup replaced the request's error: raise that one again. */
+		sb_result again = sb_http_response_result(resp);
+		(void)again;
+		return false;
+	}
+	if (v.len == 0 || v.len > SB_AWS_REGION_MAX)
+		return false;
+	memcpy(out, v.ptr, v.len);
+	out[v.len] = '\0';
+	return sb_aws_region_valid(out) && strcmp(out, signed_for) != 0;
+}
+
+/*
+ * One signed S3 request; the caller fills body and sinks in *req. A bucket
+ * in another region is retried once in the region S3 names (remembered for
+ * later requests); a second redirect is an error.
+ */
 static SB_RESULT s3_send(struct sb_s3 *s3, const char *op, const char *bucket, const char *key,
 			 struct sb_http_request *req, struct sb_http_response *resp)
 {
 	struct sb_buf url = SB_BUF_INIT(SB_AWS_URL_MAX + 3 * SB_S3_KEY_MAX + 128);
+	char moved[SB_AWS_REGION_MAX + 1];
 	struct sb_aws_creds creds;
 	struct sb_http_sign sign;
 	sb_result rc;
 
 	sb_aws_creds_init(&creds);
-	SB_GUARD_GOTO(rc, sb_s3_url(s3, bucket, key, &url), out);
+	SB_GUARD_GOTO(rc, check_names(bucket, key), out);
 	SB_GUARD_GOTO(rc, sb_creds_provider_get(s3->creds, &creds), out);
-	sign = (struct sb_http_sign){.service = "s3", .region = s3->region, .creds = &creds};
 	req->op = op;
-	req->url = sb_buf_cstr(&url);
-	req->sign = &sign;
 	req->payload_hash = true;
 	req->error_format = SB_AWS_ERROR_XML;
 	if (req->content_type == NULL)
 		req->content_type = SB_S3_DEFAULT_TYPE;
-	rc = sb_http_send(s3->http, req, resp);
-	/* url and sign live on this stack frame: leave no dangling pointers. */
-	req->url = NULL;
-	req->sign = NULL;
+	for (int hop = 0;; hop++) {
+		const char *region = bucket_region(s3, bucket);
+		sb_buf_reset(&url);
+		SB_GUARD_GOTO(rc, sb_s3_url(s3, bucket, key, &url), out);
+		sign = (struct sb_http_sign){.service = "s3", .region = region, .creds = &creds};
+		req->url = sb_buf_cstr(&url);
+		req->sign = &sign;
+		rc = sb_http_send(s3->http, req, resp);
+		/* url and sign live on this stack frame: leave no dangling pointers. */
+		req->url = NULL;
+		req->sign = NULL;
+		if (sb_ok(rc) || hop > 0 || !wrong_region(resp, region, moved))
+			break;
+		sb_log_info("s3://%s is in region %s, not %s: retrying there", bucket, moved,
+			    region);
+		sb_error_clear();
+		SB_GUARD_GOTO(rc, sb_s3_bucket_region_note(s3, bucket, moved), out);
+	}
 out:
 	if (!sb_ok(rc))
 		sb_error_context("s3://%s/%s", bucket, key != NULL ? key : "");

@@ -10,6 +10,14 @@
  * Keys are URI-encoded as SigV4 specifies, '/' kept. Every request carries
  * x-amz-content-sha256 (the body's SHA-256; a file is hashed in a first pass)
  * and an explicit Content-Type.
+ *
+ * Regions: a bucket in another region than the client's is found the way
+ * the AWS SDKs find it: S3 refuses the request (301 PermanentRedirect, 307,
+ * or 400 AuthorizationHeaderMalformed) with an x-amz-bucket-region header;
+ * the request is retried once, signed for (and, on AWS, sent to) that
+ * region, and the bucket's region is remembered for the client's later
+ * requests (SB_S3_REGION_CACHE buckets). Redirect Location headers are never
+ * followed: the host is always built here from a validated region name.
  */
 #ifndef SB_S3_H
 #define SB_S3_H
@@ -24,6 +32,7 @@
 #define SB_S3_BUCKET_MAX 63
 #define SB_S3_ETAG_MAX   128
 #define SB_S3_DEFAULT_TYPE "application/octet-stream"
+#define SB_S3_REGION_CACHE 16
 
 struct sb_s3_config {
 	const char *region;   /* NULL: sb_aws_region(); us-east-1 for custom endpoints */
@@ -47,7 +56,15 @@ struct sb_s3_object_info {
 
 /* 3-63 characters of [a-z0-9.-], starting and ending with a letter or digit. */
 bool sb_s3_bucket_valid(const char *bucket);
-/* The object URL (appended to out). */
+/*
+ * Records that bucket lives in region (learned from S3, or known to the
+ * caller): its requests are signed for and sent to that region.
+ */
+SB_RESULT sb_s3_bucket_region_note(struct sb_s3 *s3, const char *bucket, const char *region);
+/* The region bucket's requests use: noted, else the client's. */
+SB_RESULT sb_s3_bucket_region(const struct sb_s3 *s3, const char *bucket,
+			      char out[SB_AWS_REGION_MAX + 1]);
+/* The object URL (appended to out), in the bucket's region. */
 SB_RESULT sb_s3_url(const struct sb_s3 *s3, const char *bucket, const char *key,
 		    struct sb_buf *out);
 
