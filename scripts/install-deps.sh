@@ -15,8 +15,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OS_RELEASE="${SB_OS_RELEASE:-/etc/os-release}"
 
-# libcbor is not packaged for Amazon Linux 2023 (neither in the core
-# repository nor in SPAL); it is built from this upstream tag, the version
+# libcbor is not packaged for Amazon Linux 2023 (not in its core
+# repository); it is built from this upstream tag, the version
 # Debian 12 ships (libcbor-dev 0.8.0), so both platforms build against the
 # same API. Static only: sealbid links it into the enclave as well.
 LIBCBOR_REPO="https://github.com/PJK/libcbor.git"
