@@ -15,13 +15,17 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OS_RELEASE="${SB_OS_RELEASE:-/etc/os-release}"
 
-# libcbor is not packaged for Amazon Linux 2023 (neither in the core
-# repository nor in SPAL); it is built from this upstream tag, the version
+# libcbor is not packaged for Amazon Linux 2023 (not in its core
+# repository); it is built from this upstream tag, the version
 # Debian 12 ships (libcbor-dev 0.8.0), so both platforms build against the
 # same API. Static only: sealbid links it into the enclave as well.
 LIBCBOR_REPO="https://github.com/PJK/libcbor.git"
 LIBCBOR_TAG="v0.8.0"
 LIBCBOR_PREFIX="/usr/local"
+# cmocka is in Fedora as libcmocka-devel; should an AL2023 release lack it,
+# the same source fallback builds the version Debian 12 ships.
+CMOCKA_REPO="https://git.cryptomilk.org/projects/cmocka.git"
+CMOCKA_TAG="cmocka-1.1.7"
 
 DEBIAN_PACKAGES=(
   build-essential cmake pkg-config git
@@ -51,13 +55,13 @@ AL2023_PACKAGES=(
   jansson-devel
   libmicrohttpd-devel
   sqlite-devel sqlite
-  libcmocka-devel
   awscli-2
-  clang llvm compiler-rt
-  valgrind
+  clang llvm
   python3 jq procps-ng ncurses
-  python3-boto3
 )
+# Test-only tools: installed when the repositories have them
+# (--setopt=strict=0); cmocka then comes from source if still missing.
+AL2023_TEST_PACKAGES=(libcmocka-devel compiler-rt valgrind python3-boto3)
 
 # Parent-instance tools (AL2023 only: AWS packages nitro-cli for Amazon
 # Linux; -devel carries the kernel and init blobs build-enclave needs).
@@ -130,6 +134,8 @@ if [ "$PRINT_PLAN" -eq 1 ]; then
       echo "platform: amzn 2023"
       echo "manager: dnf"
       for p in "${AL2023_PACKAGES[@]}"; do echo "package: $p"; done
+      for p in "${AL2023_TEST_PACKAGES[@]}"; do echo "package: $p (if available)"; done
+      echo "build: cmocka $CMOCKA_TAG from $CMOCKA_REPO into $LIBCBOR_PREFIX (only if libcmocka-devel is unavailable)"
       echo "build: libcbor $LIBCBOR_TAG from $LIBCBOR_REPO into $LIBCBOR_PREFIX (not packaged for AL2023)"
       if [ "$PARENT" -eq 1 ]; then
         for p in "${AL2023_PARENT_PACKAGES[@]}"; do echo "package: $p"; done
@@ -160,8 +166,9 @@ debian_install() {
 }
 
 # --- Amazon Linux 2023 -----------------------------------------------------
-al2023_install() {
-  local missing=() p
+al2023_install() { # [--if-available] PACKAGE...
+  local missing=() p strict=()
+  if [ "${1:-}" = --if-available ]; then strict=(--setopt=strict=0); shift; fi
   for p in "$@"; do
     # rpm -q by name, then by what the name provides (npm is provided by
     # nodejs-npm, for instance).
@@ -171,28 +178,40 @@ al2023_install() {
   done
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "install-deps: installing ${missing[*]}" >&2
-    $SUDO dnf install -y -q "${missing[@]}" >/dev/null
+    $SUDO dnf install -y -q "${strict[@]}" "${missing[@]}" >/dev/null
   fi
 }
 
-al2023_libcbor() {
+# source_build PKGCONFIG_NAME REPO TAG CMAKE_OPTION...: unless pkg-config
+# already finds it (also under /usr/local), clone the tag, build and install
+# it into $LIBCBOR_PREFIX.
+source_build() {
+  local name=$1 repo=$2 tag=$3 src
+  shift 3
   if PKG_CONFIG_PATH="$LIBCBOR_PREFIX/lib64/pkgconfig:$LIBCBOR_PREFIX/lib/pkgconfig:${PKG_CONFIG_PATH:-}" \
-     pkg-config --exists libcbor 2>/dev/null; then
+     pkg-config --exists "$name" 2>/dev/null; then
     return 0
   fi
-  echo "install-deps: building libcbor $LIBCBOR_TAG from source (not packaged for AL2023)" >&2
-  local src
+  echo "install-deps: building $name $tag from source (not packaged for AL2023)" >&2
   src="$(mktemp -d)"
-  git clone -q --depth 1 --branch "$LIBCBOR_TAG" "$LIBCBOR_REPO" "$src/libcbor"
-  # libcbor 0.8.0 declares cmake_minimum_required(2.8); CMake >= 4 needs
-  # the policy floor raised to configure it.
-  cmake -S "$src/libcbor" -B "$src/build" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_INSTALL_PREFIX="$LIBCBOR_PREFIX" -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
-    -DWITH_TESTS=OFF -DWITH_EXAMPLES=OFF -DCMAKE_POLICY_VERSION_MINIMUM=3.5 >/dev/null
+  git clone -q --depth 1 --branch "$tag" "$repo" "$src/src"
+  cmake -S "$src/src" -B "$src/build" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_INSTALL_PREFIX="$LIBCBOR_PREFIX" "$@" >/dev/null
   cmake --build "$src/build" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
   $SUDO cmake --install "$src/build" >/dev/null
   rm -rf "$src"
-  echo "install-deps: libcbor installed under $LIBCBOR_PREFIX; export PKG_CONFIG_PATH=$LIBCBOR_PREFIX/lib64/pkgconfig:$LIBCBOR_PREFIX/lib/pkgconfig if cmake does not find it" >&2
+  echo "install-deps: $name installed under $LIBCBOR_PREFIX; export PKG_CONFIG_PATH=$LIBCBOR_PREFIX/lib64/pkgconfig:$LIBCBOR_PREFIX/lib/pkgconfig before make" >&2
+}
+
+al2023_libcbor() {
+  # libcbor 0.8.0 declares cmake_minimum_required(2.8); CMake >= 4 needs
+  # the policy floor raised to configure it.
+  source_build libcbor "$LIBCBOR_REPO" "$LIBCBOR_TAG" -DCMAKE_POSITION_INDEPENDENT_CODE=ON \
+    -DWITH_TESTS=OFF -DWITH_EXAMPLES=OFF -DCMAKE_POLICY_VERSION_MINIMUM=3.5
+}
+
+al2023_cmocka() {
+  source_build cmocka "$CMOCKA_REPO" "$CMOCKA_TAG" -DUNIT_TESTING=OFF -DWITH_EXAMPLES=OFF
 }
 
 al2023_parent() {
@@ -224,7 +243,9 @@ case "$PLATFORM" in
   debian) debian_install "${DEBIAN_PACKAGES[@]}" ;;
   al2023)
     al2023_install "${AL2023_PACKAGES[@]}"
+    al2023_install --if-available "${AL2023_TEST_PACKAGES[@]}"
     al2023_libcbor
+    al2023_cmocka
     if [ "$PARENT" -eq 1 ]; then al2023_parent; fi
     ;;
   *) die "internal: no platform" ;;

@@ -76,10 +76,13 @@ plan amzn 0 "$TMP/amzn" --print-plan
 has amzn "platform: amzn 2023"
 has amzn "manager: dnf"
 for p in gcc make cmake pkgconf-pkg-config git openssl-devel libcurl-devel jansson-devel \
-	libmicrohttpd-devel sqlite-devel libcmocka-devel awscli-2 clang compiler-rt valgrind \
-	python3 jq procps-ng; do
+	libmicrohttpd-devel sqlite-devel awscli-2 clang python3 jq procps-ng; do
 	has amzn "package: $p"
 done
+for p in libcmocka-devel compiler-rt valgrind python3-boto3; do
+	has amzn "package: $p (if available)"
+done
+has amzn "build: cmocka cmocka-1.1.7 from https://git.cryptomilk.org/projects/cmocka.git into /usr/local (only if libcmocka-devel is unavailable)"
 hasnt amzn "package: libcbor"
 grep -q -- '-dev$' "$TMP/amzn.out" && fail "amzn: a Debian -dev name in the dnf plan"
 has amzn "build: libcbor v0.8.0 from https://github.com/PJK/libcbor.git into /usr/local (not packaged for AL2023)"
