@@ -68,6 +68,10 @@ jq --arg h "$("$SB" manifest hash "$D/job.json")" -e \
 jq '.Measurements.PCR1 = ("ab" * 48)' "$M" >"$T/other-image.json"
 check "the emitted policy against another image" 1 "^pcr-mismatch: .*PCR1" -- \
 	"$SB" policy check "$T/job.json" --pcrs "$T/other-image.json"
+"$SB" policy --role-arn "$ROLE" --owner arn:aws:iam::111111111111:user/buyer1 --pcrs "$M" \
+	--require-job >"$T/same-account.json"
+check "round trip, a named owner in the operator's account (the local stack's shape)" 0 \
+	"no findings" -- "$SB" policy check "$T/same-account.json" --pcrs "$M"
 "$SB" policy --role-arn "$ROLE" --pcrs "$M" --require-job >"$T/default-owner.json" 2>"$T/err"
 grep -q "no --owner" "$T/err" && ok "policy notes the default owner" || bad "no default-owner note"
 check "default owner is the operator's account" 1 "^operator-can-change-key: statement 1" -- \
