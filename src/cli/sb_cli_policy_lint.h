@@ -47,7 +47,7 @@
 #define SB_LINT_POLICY_MAX_LEN 32768
 #define SB_LINT_MAX_STATEMENTS 256
 #define SB_LINT_MAX_FINDINGS   64
-#define SB_LINT_MSG_LEN        384
+#define SB_LINT_MSG_LEN        512
 #define SB_LINT_N_PCRS         32
 #define SB_LINT_PCR_HEX_LEN    96 /* SHA-384 */
 

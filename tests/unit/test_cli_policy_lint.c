@@ -265,6 +265,7 @@ static void test_vectors(void **state)
 			fail_msg("%s: got \"%s\", want \"%s\"", v->name, got, v->findings);
 		for (size_t k = 0; k < r.n; k++) {
 			assert_true(strlen(r.v[k].msg) > 20);
+			assert_true(strlen(r.v[k].msg) < SB_LINT_MSG_LEN - 1); /* not cut short */
 			assert_non_null(strstr(r.v[k].msg, "statement "));
 		}
 	}
