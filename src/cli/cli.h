@@ -12,6 +12,9 @@
 #include "cli/commands.def"
 #undef SB_CMD
 
+/* Subcommands of a subcommand, dispatched by their parent's file. */
+int sb_cmd_policy_check(int argc, char **argv); /* sealbid policy check */
+
 /* Prints "sealbid <cmd>: <last error>" on stderr and returns SB_EXIT_FAIL. */
 int sb_cli_fail(const char *cmd);
 /* Prints "sealbid <cmd>: <message>" and a --help hint; returns SB_EXIT_USAGE. */

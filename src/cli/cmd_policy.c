@@ -13,6 +13,11 @@
  *     encryption context (sealbid:manifest), so ciphertexts not bound to a
  *     job are useless to the enclave; with --job, Decrypt only for exactly
  *     that manifest's hash (docs/FORMATS.md, "Job binding").
+ *
+ * All-zero PCRs are what every debug-mode enclave reports, and the operator
+ * can read a debug-mode enclave's memory: such a pin is refused unless
+ * --debug-mode says it is meant, and then the policy says so itself.
+ * `sealbid policy check` (cmd_policy_check.c) lints any key policy.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -27,7 +32,8 @@
 
 static const char usage_text[] =
 	"usage: sealbid policy --role-arn ARN --pcrs MEASUREMENTS.json [--owner ARN]\n"
-	"                      [--require-job | --job job.json]\n"
+	"                      [--require-job | --job job.json] [--debug-mode]\n"
+	"       sealbid policy check KEY-POLICY.json --pcrs MEASUREMENTS.json [--manifest job.json]\n"
 	"\n"
 	"Prints a KMS key policy (JSON) that allows kms:Decrypt to the role only from\n"
 	"an enclave whose attestation carries the PCR0/PCR1/PCR2 in MEASUREMENTS.json\n"
@@ -37,8 +43,53 @@ static const char usage_text[] =
 	"  --require-job   also deny Decrypt without the job-binding encryption context\n"
 	"                  (sealbid:manifest): inputs not bound to a job are refused\n"
 	"  --job job.json  allow Decrypt only for exactly this manifest (its hash)\n"
+	"  --debug-mode    allow all-zero PCRs (what a debug-mode enclave reports; without\n"
+	"                  --pcrs, pin zeros): FOR DEBUGGING ONLY, never for real bids\n"
+	"The key owner should be your own account (--owner): by default it is the\n"
+	"role's account root, which lets that account change the policy.\n"
+	"'sealbid policy check' lints a key policy before you upload bids (see its --help).\n"
 	"Apply it with\n"
 	"  aws kms put-key-policy --key-id KEY --policy-name default --policy file://policy.json\n";
+
+static const char debug_warning[] =
+	"sealbid policy: WARNING: DEBUG MODE ONLY. This policy pins all-zero PCRs, which is\n"
+	"  what EVERY enclave started with --debug-mode reports, whatever image it runs,\n"
+	"  and the operator can read a debug-mode enclave's console and memory.\n"
+	"  Use it with test data only; never upload real bids under this key with it.\n";
+
+static bool all_zero(const char *hex)
+{
+	return strspn(hex, "0") == strlen(hex);
+}
+
+/*
+ * The pins: from the measurements file, or all zeros for --debug-mode
+ * without one. All-zero pins only with --debug-mode.
+ */
+static int read_pins(const char *path, bool debug_mode, char pcr[3][2 * SB_SHA384_LEN + 1])
+{
+	bool zero = false;
+
+	if (path == NULL) {
+		for (int i = 0; i < 3; i++) {
+			memset(pcr[i], '0', 2 * SB_SHA384_LEN);
+			pcr[i][2 * SB_SHA384_LEN] = '\0';
+		}
+		return SB_EXIT_OK;
+	}
+	if (!sb_ok(sb_cli_read_pcrs(path, pcr)))
+		return sb_cli_fail("policy");
+	for (int i = 0; i < 3; i++)
+		zero = zero || all_zero(pcr[i]);
+	if (zero && !debug_mode) {
+		fprintf(stderr, "sealbid policy: %s: all-zero PCRs are what a debug-mode enclave "
+				"reports (any image, memory readable by the operator); refused "
+				"(give --debug-mode to make a policy for debugging only)\n",
+			path);
+		return SB_EXIT_FAIL;
+	}
+	return SB_EXIT_OK;
+}
 
 static json_t *owner_statement(const char *owner)
 {
@@ -112,14 +163,18 @@ int sb_cmd_policy(int argc, char **argv)
 		{"owner", required_argument, NULL, 'o'},
 		{"require-job", no_argument, NULL, 'R'},
 		{"job", required_argument, NULL, 'j'},
+		{"debug-mode", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *role = NULL, *pcrs = NULL, *owner = NULL, *job = NULL;
 	char pcr[3][2 * SB_SHA384_LEN + 1], root[64];
 	struct sb_manifest m = {0};
-	bool require_job = false;
-	int c;
+	bool require_job = false, debug_mode = false;
+	int c, status;
+
+	if (argc >= 2 && strcmp(argv[1], "check") == 0)
+		return sb_cmd_policy_check(argc - 1, argv + 1);
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -138,6 +193,9 @@ int sb_cmd_policy(int argc, char **argv)
 		case 'j':
 			job = optarg;
 			break;
+		case 'D':
+			debug_mode = true;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return SB_EXIT_OK;
@@ -145,21 +203,28 @@ int sb_cmd_policy(int argc, char **argv)
 			return sb_cli_usage_error("policy", "unknown option");
 		}
 	}
-	if (role == NULL || pcrs == NULL || optind != argc)
+	if (role == NULL || (pcrs == NULL && !debug_mode) || optind != argc)
 		return sb_cli_usage_error("policy", "--role-arn and --pcrs are required");
 	if (owner == NULL) {
 		if (account_root(role, root, sizeof(root)) != 0)
 			return sb_cli_usage_error("policy", "--role-arn is not an IAM ARN "
 							    "with an account id; give --owner");
 		owner = root;
+		fprintf(stderr, "sealbid policy: note: no --owner, so the key owner is %s, the "
+				"role's own account, which can then change this policy "
+				"('sealbid policy check' reports it); give --owner with your own "
+				"account\n",
+			root);
 	}
-	if (!sb_ok(sb_cli_read_pcrs(pcrs, pcr)))
-		return sb_cli_fail("policy");
+	if ((status = read_pins(pcrs, debug_mode, pcr)) != SB_EXIT_OK)
+		return status;
 	if (job != NULL && !sb_ok(sb_cli_manifest_party(job, NULL, &m)))
 		return sb_cli_fail("policy");
 	json_t *enclave = enclave_statement(role, pcr);
 	json_t *doc = json_pack("{s:s, s:s, s:[o,o,o]}", "Version", "2012-10-17", "Id",
-				"sealbid-attested-key-policy", "Statement", owner_statement(owner),
+				debug_mode ? "sealbid-DEBUG-MODE-ONLY-key-policy"
+					   : "sealbid-attested-key-policy",
+				"Statement", owner_statement(owner),
 				enclave, deny_statement());
 	if (doc != NULL && job != NULL && pin_job(enclave, m.hash_hex) != 0) {
 		json_decref(doc);
@@ -177,6 +242,8 @@ int sb_cmd_policy(int argc, char **argv)
 		fprintf(stderr, "sealbid policy: out of memory\n");
 		return SB_EXIT_FAIL;
 	}
+	if (debug_mode)
+		fputs(debug_warning, stderr);
 	printf("%s\n", text);
 	free(text);
 	return SB_EXIT_OK;

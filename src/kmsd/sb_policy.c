@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/sb_glob.h"
 #include "common/sb_mem.h"
 #include "kmsd/sb_kjson.h"
 
@@ -343,36 +344,6 @@ out:
 	return rc;
 }
 
-static int fold(int c, bool ic)
-{
-	return ic && c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-bool sb_policy_glob(const char *pattern, const char *text, bool ic)
-{
-	const char *star = NULL, *resume = NULL;
-
-	/* Linear-time wildcard match: remember the last '*' and retry from there. */
-	while (*text != '\0') {
-		if (*pattern == '*') {
-			star = pattern++;
-			resume = text;
-		} else if (*pattern != '\0' &&
-			   (*pattern == '?' || fold(*pattern, ic) == fold(*text, ic))) {
-			pattern++;
-			text++;
-		} else if (star != NULL) {
-			pattern = star + 1;
-			text = ++resume;
-		} else {
-			return false;
-		}
-	}
-	while (*pattern == '*')
-		pattern++;
-	return *pattern == '\0';
-}
-
 static bool principal_matches(const struct stmt *st, const struct sb_policy_request *req)
 {
 	char root[128];
@@ -397,7 +368,7 @@ static bool principal_matches(const struct stmt *st, const struct sb_policy_requ
 static bool any_glob(const struct strs *s, const char *text, bool ic)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (text != NULL && sb_policy_glob(s->v[i], text, ic))
+		if (text != NULL && sb_glob_match(s->v[i], text, ic))
 			return true;
 	return false;
 }
@@ -436,7 +407,7 @@ static bool value_matches(enum cond_op op, const char *pv, const char *cv)
 		return strcasecmp(pv, cv) == 0;
 	case OP_STRING_LIKE:
 	case OP_STRING_NOT_LIKE:
-		return sb_policy_glob(pv, cv, false);
+		return sb_glob_match(pv, cv, false);
 	case OP_NULL:
 	default:
 		return false;

@@ -68,7 +68,4 @@ enum sb_policy_decision sb_policy_evaluate(const struct sb_policy *policy,
  * Appends the JSON text to out. */
 SB_RESULT sb_policy_default(const char *account_id, struct sb_buf *out);
 
-/* Glob match of text against pattern ('*' any run, '?' one character). */
-bool sb_policy_glob(const char *pattern, const char *text, bool ignore_case);
-
 #endif

@@ -18,6 +18,7 @@
 #include "common/sb_buf.h"
 #include "common/sb_encoding.h"
 #include "common/sb_file.h"
+#include "common/sb_glob.h"
 #include "common/sb_log.h"
 #include "common/sb_mem.h"
 #include "common/sb_parse.h"
@@ -600,6 +601,20 @@ static void test_regular_files_only(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+static void test_glob(void **state)
+{
+	(void)state;
+	assert_true(sb_glob_match("*", "", false));
+	assert_true(sb_glob_match("a*b*c", "aXXbYYc", false));
+	assert_false(sb_glob_match("a*b*c", "aXXbYY", false));
+	assert_true(sb_glob_match("a?c", "abc", false));
+	assert_false(sb_glob_match("a?c", "ac", false));
+	assert_true(sb_glob_match("KMS:*", "kms:Decrypt", true));
+	assert_false(sb_glob_match("KMS:*", "kms:Decrypt", false));
+	assert_true(sb_glob_match("**a", "a", false));
+	assert_false(sb_glob_match("", "a", false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -623,6 +638,7 @@ int main(void)
 		cmocka_unit_test(test_next_line),
 		cmocka_unit_test(test_fd_read_full_deadline),
 		cmocka_unit_test(test_regular_files_only),
+		cmocka_unit_test(test_glob),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

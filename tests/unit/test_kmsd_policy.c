@@ -351,27 +351,12 @@ static void test_default_policy(void **state)
 	sb_buf_cleanup(&text);
 }
 
-static void test_glob(void **state)
-{
-	(void)state;
-	assert_true(sb_policy_glob("*", "", false));
-	assert_true(sb_policy_glob("a*b*c", "aXXbYYc", false));
-	assert_false(sb_policy_glob("a*b*c", "aXXbYY", false));
-	assert_true(sb_policy_glob("a?c", "abc", false));
-	assert_false(sb_policy_glob("a?c", "ac", false));
-	assert_true(sb_policy_glob("KMS:*", "kms:Decrypt", true));
-	assert_false(sb_policy_glob("KMS:*", "kms:Decrypt", false));
-	assert_true(sb_policy_glob("**a", "a", false));
-	assert_false(sb_policy_glob("", "a", false));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_evaluate_table),
 		cmocka_unit_test(test_malformed_policies),
 		cmocka_unit_test(test_default_policy),
-		cmocka_unit_test(test_glob),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
