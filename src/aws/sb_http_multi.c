@@ -1,6 +1,7 @@
 /*
  * The multi runner (see sb_http.h): N queued requests over at most
- * max_parallel kept-alive connections, driven by curl_multi_poll. Each slot
+ * max_parallel kept-alive connections (CURLMOPT_MAX_TOTAL_CONNECTIONS),
+ * driven by curl_multi_poll. Each slot
  * holds one transfer (struct xfer, sb_http_internal.h) through its
  * attempts; a slot waiting out a retry backoff, or for the adaptive rate
  * limiter, sleeps in the poll timeout rather than in a sleep call.
@@ -62,7 +63,18 @@ SB_RESULT sb_http_multi_new(const struct sb_http_config *cfg, uint32_t max_paral
 		sb_http_multi_free(m);
 		SB_BAIL(SB_ERR_NOMEM);
 	}
-	(void)curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_parallel);
+	/*
+	 * Never more connections than transfers in flight: a caller's cap on
+	 * max_parallel is a cap on connections (the enclave's KMS budget, which
+	 * the parent's vsock-proxy relies on). Both limits, so neither a second
+	 * host nor a connection left closing adds one.
+	 */
+	if (curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_parallel) != CURLM_OK ||
+	    curl_multi_setopt(m->cm, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_parallel) !=
+		    CURLM_OK) {
+		sb_http_multi_free(m);
+		SB_BAIL_MSG(SB_ERR_INTERNAL, "curl rejected the connection limits");
+	}
 	for (uint32_t i = 0; i < max_parallel; i++) {
 		m->slots[i].easy = curl_easy_init();
 		if (m->slots[i].easy == NULL) {
