@@ -201,6 +201,13 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 
 	w->rc = w->n == 0 ? SB_OK_RESULT : decrypt_range(w->io, w->kms, w->conns, w->items, w->n);
+	/*
+	 * Done: its connections close now, not when the slowest worker is. A
+	 * proxy that serves a few connections at a time (vsock-proxy) may have
+	 * left another worker's waiting behind these idle ones.
+	 */
+	sb_kms_free(w->kms);
+	w->kms = NULL;
 	return NULL;
 }
 
@@ -242,7 +249,8 @@ static SB_RESULT run_workers(struct worker *w, uint32_t nw)
  * 0's client (KMS verifies the job's attestation document once, and later
  * requests find it verified: a small job would otherwise have every request
  * verify it at once), then the rest split into contiguous ranges, one
- * worker each. The clients are closed before the connections go back.
+ * worker each. Each worker closes its client when its range is done; all
+ * are closed before the connections go back.
  */
 static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
 {
