@@ -29,6 +29,7 @@
 #include "common/sb_time.h"
 #include "crypto/sb_hash.h"
 #include "crypto/sb_random.h"
+#include "crypto/sb_x509.h"
 #include "wire/sb_vsock.h"
 
 #define XFER_CLEAN_DETAIL "error detail withheld: it echoed request credentials"
@@ -253,6 +254,8 @@ static bool curl_preconnected_ok(void)
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *addr)
 {
 	struct xfer *x = ud;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	int fd = -1;
 
 	(void)addr;
@@ -264,6 +267,14 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_
 		sb_error_clear();
 		return CURL_SOCKET_BAD;
 	}
+	/*
+	 * A real AF_VSOCK socket: libcurl >= 8 then fails to print its address
+	 * ("inet_ntop() failed with errno 97") into the error buffer, and since
+	 * it keeps only the first error, a later real failure never shows there.
+	 */
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6 && ss.ss_family != AF_UNIX))
+		x->addr_unprintable = true;
 	return fd;
 }
 
@@ -274,6 +285,35 @@ static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
 	(void)purpose;
 	/* sb_vsock_connect returned a connected socket: curl must not connect() it. */
 	return CURL_SOCKOPT_ALREADY_CONNECTED;
+}
+
+/*
+ * Points where the attempt is known to be healthy (a new TLS connection is
+ * being set up; a request is about to go out): text already in the error
+ * buffer was written before any failure, so it cannot describe one.
+ */
+static void mark_errbuf_stale(struct xfer *x)
+{
+	if (x->curl_err[0] != '\0')
+		x->curl_err_stale = true;
+}
+
+static CURLcode on_ssl_ctx(CURL *easy, void *ssl_ctx, void *ud)
+{
+	(void)easy;
+	(void)ssl_ctx;
+	mark_errbuf_stale(ud);
+	return CURLE_OK;
+}
+
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+	(void)primary_ip;
+	(void)local_ip;
+	(void)primary_port;
+	(void)local_port;
+	mark_errbuf_stale(ud);
+	return CURL_PREREQFUNC_OK;
 }
 
 /* ---- request set-up ---------------------------------------------------- */
@@ -498,6 +538,11 @@ static SB_RESULT setopt_common(struct xfer *x)
 	}
 	SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	SETOPT(e, CURLOPT_ERRORBUFFER, x->curl_err);
+	SETOPT(e, CURLOPT_PREREQFUNCTION, on_prereq);
+	SETOPT(e, CURLOPT_PREREQDATA, (void *)x);
+	/* Only TLS backends that expose an SSL_CTX have this hook: optional. */
+	if (curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) == CURLE_OK)
+		(void)curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, (void *)x);
 	SETOPT(e, CURLOPT_WRITEFUNCTION, on_body);
 	SETOPT(e, CURLOPT_WRITEDATA, x);
 	SETOPT(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -551,7 +596,10 @@ SB_RESULT sb_http_xfer_attempt_setup(struct xfer *x)
 	x->too_large = false;
 	x->io_error = false;
 	x->headers_too_large = false;
+	/* Per attempt: nothing of an earlier attempt can be taken for this one's error. */
 	x->curl_err[0] = '\0';
+	x->curl_err_stale = false;
+	x->addr_unprintable = false;
 	x->vsock_err[0] = '\0';
 	sb_buf_reset(&x->errbody);
 	x->resp->status = 0;
@@ -646,11 +694,35 @@ static enum sb_http_class xfer_finish_transport(struct xfer *x, CURLcode cc)
 		r->error = SB_ERR_HTTP_CONNECT;
 		cls = SB_HTTP_CLASS_TRANSIENT;
 	}
-	(void)snprintf(r->detail, sizeof(r->detail), "%s: %s", op,
-		       x->vsock_err[0] != '\0'  ? x->vsock_err
-		       : x->curl_err[0] != '\0' ? x->curl_err
-						: curl_easy_strerror(cc));
+	if (x->vsock_err[0] != '\0') {
+		(void)snprintf(r->detail, sizeof(r->detail), "%s: %s", op, x->vsock_err);
+	} else {
+		long verify = 0;
+		if (curl_easy_getinfo(x->easy, CURLINFO_SSL_VERIFYRESULT, &verify) != CURLE_OK)
+			verify = 0;
+		sb_http_transport_detail(r->detail, sizeof(r->detail), op, cc, x->curl_err,
+					 x->curl_err_stale || x->addr_unprintable, verify);
+	}
 	return cls;
+}
+
+void sb_http_transport_detail(char *out, size_t n, const char *op, CURLcode cc,
+			      const char *errbuf, bool errbuf_stale, long verify_result)
+{
+	const char *what = errbuf != NULL && errbuf[0] != '\0' && !errbuf_stale
+				   ? errbuf
+				   : curl_easy_strerror(cc);
+	/* Only a handshake that checked a certificate has a result to name (curl
+	 * reports X509_V_ERR_UNSPECIFIED when none took place, e.g. no CA bundle). */
+	bool checked = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CONNECT_ERROR;
+	const char *tls = checked && verify_result != 0 ? sb_x509_verify_result_text(verify_result)
+							: NULL;
+	int len = snprintf(out, n, "%s: %s (curl error %d)", op, what, (int)cc);
+
+	/* The TLS verification result, unless the text already says it. */
+	if (tls != NULL && len > 0 && (size_t)len < n && strstr(what, tls) == NULL)
+		(void)snprintf(out + len, n - (size_t)len, "; TLS certificate verification: %s",
+			       tls);
 }
 
 static enum sb_http_class xfer_finish_status(struct xfer *x)

@@ -33,6 +33,8 @@ struct xfer {
 	struct curl_slist *resolve;
 	struct sb_buf errbody;
 	char curl_err[CURL_ERROR_SIZE];
+	bool curl_err_stale;    /* curl_err was written before the attempt failed */
+	bool addr_unprintable;  /* this attempt opened a socket libcurl cannot name */
 	char vsock_err[256]; /* why the vsock socket could not be opened */
 	char payload_hash[2 * SB_SHA256_LEN + 1];
 	uint64_t upload_off;
@@ -59,6 +61,16 @@ void sb_http_xfer_end(struct xfer *x);
 void sb_http_store_error(struct sb_http_response *resp);
 /* Appends " after N attempts" to a failed response's detail. */
 void sb_http_note_attempts(struct sb_http_response *r);
+/*
+ * The detail of a transport failure: "<op>: <what> (curl error N)", then
+ * "; TLS certificate verification: <OpenSSL's text>" when a handshake failed
+ * (CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR) with a
+ * verify_result other than X509_V_OK (0). <what> is errbuf, unless it is empty or stale (written
+ * before the failure: libcurl keeps only the first error of a transfer),
+ * then curl_easy_strerror(cc). Pure; tested with libcurl 8's errno 97 text.
+ */
+void sb_http_transport_detail(char *out, size_t n, const char *op, CURLcode cc,
+			      const char *errbuf, bool errbuf_stale, long verify_result);
 SB_RESULT sb_http_config_check(const struct sb_http_config *cfg);
 
 /*

@@ -1,6 +1,11 @@
 /*
  * The multi runner (see sb_http.h): N queued requests over at most
- * max_parallel kept-alive connections, driven by curl_multi_poll. Each slot
+ * max_parallel kept-alive connections (CURLMOPT_MAX_TOTAL_CONNECTIONS),
+ * driven by curl_multi_poll. Fewer may run: an attempt that timed out
+ * without a byte of answer (a proxy that leaves connections waiting, like
+ * vsock-proxy past its --num_workers) lowers the number in flight by one,
+ * down to 1, so its retry goes to a connection that is being served rather
+ * than a new one left waiting. Each slot
  * holds one transfer (struct xfer, sb_http_internal.h) through its
  * attempts; a slot waiting out a retry backoff, or for the adaptive rate
  * limiter, sleeps in the poll timeout rather than in a sleep call.
@@ -11,6 +16,7 @@
 
 #include "aws/sb_http.h"
 #include "aws/sb_http_internal.h"
+#include "common/sb_log.h"
 #include "common/sb_mem.h"
 #include "common/sb_time.h"
 
@@ -29,6 +35,9 @@ struct sb_http_multi {
 	struct sb_http_config cfg;
 	CURLM *cm;
 	uint32_t n_slots;
+	uint32_t limit; /* transfers in flight at most: n_slots, lowered by stalls */
+	bool warned;
+	bool drained;   /* this run has started its last request: keep one idle connection */
 	struct xfer *slots;
 	enum slot_state *state;
 	struct multi_item *queue;
@@ -55,6 +64,7 @@ SB_RESULT sb_http_multi_new(const struct sb_http_config *cfg, uint32_t max_paral
 	m->cfg = *cfg;
 	sb_http_retry_init(&m->retry, &m->cfg);
 	m->n_slots = max_parallel;
+	m->limit = max_parallel;
 	m->cm = curl_multi_init();
 	m->slots = calloc(max_parallel, sizeof(*m->slots));
 	m->state = calloc(max_parallel, sizeof(*m->state));
@@ -62,7 +72,18 @@ SB_RESULT sb_http_multi_new(const struct sb_http_config *cfg, uint32_t max_paral
 		sb_http_multi_free(m);
 		SB_BAIL(SB_ERR_NOMEM);
 	}
-	(void)curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_parallel);
+	/*
+	 * Never more connections than transfers in flight: a caller's cap on
+	 * max_parallel is a cap on connections (the enclave's KMS budget, which
+	 * the parent's vsock-proxy relies on). Both limits, so neither a second
+	 * host nor a connection left closing adds one.
+	 */
+	if (curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_parallel) != CURLM_OK ||
+	    curl_multi_setopt(m->cm, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_parallel) !=
+		    CURLM_OK) {
+		sb_http_multi_free(m);
+		SB_BAIL_MSG(SB_ERR_INTERNAL, "curl rejected the connection limits");
+	}
 	for (uint32_t i = 0; i < max_parallel; i++) {
 		m->slots[i].easy = curl_easy_init();
 		if (m->slots[i].easy == NULL) {
@@ -150,16 +171,65 @@ static void multi_start_attempt(struct sb_http_multi *m, uint32_t i, uint64_t no
 	m->state[i] = SLOT_RUNNING;
 }
 
-/* Fills free slots from the queue and starts retries that are due. */
+static uint32_t multi_running(const struct sb_http_multi *m)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < m->n_slots; i++)
+		n += m->state[i] == SLOT_RUNNING;
+	return n;
+}
+
+/*
+ * An attempt timed out before any byte of a response: the connection was
+ * most likely never served (a proxy queue), so run one fewer at a time.
+ * Not a slow answer: that one would have headers.
+ */
+static void multi_note_stall(struct sb_http_multi *m, const struct xfer *x, CURLcode cc)
+{
+	if (cc != CURLE_OPERATION_TIMEDOUT || x->resp->headers.len > 0 || m->limit <= 1)
+		return;
+	m->limit--;
+	(void)curl_multi_setopt(m->cm, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)m->limit);
+	(void)curl_multi_setopt(m->cm, CURLMOPT_MAX_HOST_CONNECTIONS, (long)m->limit);
+	if (!m->warned)
+		sb_log_warn("%s: no answer on a connection before the timeout: running fewer at "
+			    "once (%u); a proxy serving fewer connections than allowed?",
+			    x->req->op, m->limit);
+	m->warned = true;
+}
+
+/*
+ * Once the last request of a run has started, idle connections have nothing
+ * left to carry but retries: keep one, close the rest as their transfers
+ * end. A proxy that serves a few connections at a time (vsock-proxy) then
+ * serves connections waiting behind them, another worker's or this one's,
+ * rather than leaving them to time out.
+ */
+static void multi_note_drained(struct sb_http_multi *m)
+{
+	if (m->drained || m->next < m->n_queue)
+		return;
+	m->drained = true;
+	(void)curl_multi_setopt(m->cm, CURLMOPT_MAXCONNECTS, 1L);
+}
+
+/* Fills free slots from the queue and starts retries that are due, up to m->limit. */
 static void multi_fill(struct sb_http_multi *m, uint64_t now)
 {
+	uint32_t running = multi_running(m);
+
 	for (uint32_t i = 0; i < m->n_slots; i++) {
 		struct xfer *x = &m->slots[i];
 		if (m->state[i] == SLOT_BACKOFF && now >= x->not_before_ns) {
+			if (running >= m->limit)
+				continue;
 			multi_start_attempt(m, i, now);
+			running += m->state[i] == SLOT_RUNNING;
 			continue;
 		}
-		while (m->state[i] == SLOT_FREE && !m->stopped && m->next < m->n_queue) {
+		while (m->state[i] == SLOT_FREE && !m->stopped && m->next < m->n_queue &&
+		       running < m->limit) {
 			size_t qidx = m->next++;
 			struct multi_item *it = &m->queue[qidx];
 			CURL *easy = x->easy;
@@ -177,8 +247,10 @@ static void multi_fill(struct sb_http_multi *m, uint64_t now)
 				continue;
 			}
 			multi_start_attempt(m, i, now);
+			running += m->state[i] == SLOT_RUNNING;
 		}
 	}
+	multi_note_drained(m);
 }
 
 /* Handles finished transfers; returns how many finished. */
@@ -200,7 +272,9 @@ static unsigned multi_drain(struct sb_http_multi *m)
 		uint32_t i = (uint32_t)(x - m->slots);
 		uint64_t delay_ms;
 		done++;
-		if (sb_http_retry_next(&m->retry, x, sb_http_xfer_finish(x, cc), &delay_ms)) {
+		enum sb_http_class cls = sb_http_xfer_finish(x, cc);
+		multi_note_stall(m, x, cc);
+		if (sb_http_retry_next(&m->retry, x, cls, &delay_ms)) {
 			x->not_before_ns = sb_time_mono_ns() + delay_ms * 1000000u;
 			m->state[i] = SLOT_BACKOFF;
 			continue;
@@ -214,6 +288,7 @@ static unsigned multi_drain(struct sb_http_multi *m)
 static int multi_wait_ms(const struct sb_http_multi *m, uint64_t now, bool *active)
 {
 	uint64_t wait = 1000;
+	bool room = multi_running(m) < m->limit;
 
 	*active = false;
 	for (uint32_t i = 0; i < m->n_slots; i++) {
@@ -221,6 +296,10 @@ static int multi_wait_ms(const struct sb_http_multi *m, uint64_t now, bool *acti
 			*active = true;
 		if (m->state[i] == SLOT_BACKOFF) {
 			uint64_t due = m->slots[i].not_before_ns;
+			*active = true;
+			/* Due but no room: a running transfer's end wakes the poll. */
+			if (!room && due <= now)
+				continue;
 			uint64_t ms = due > now ? (due - now + 999999u) / 1000000u : 0;
 			*active = true;
 			if (ms < wait)
@@ -294,6 +373,8 @@ SB_RESULT sb_http_multi_run_cb(struct sb_http_multi *m, sb_http_done_fn done, vo
 	m->done = done;
 	m->done_ud = ud;
 	m->stopped = false;
+	m->drained = false;
+	(void)curl_multi_setopt(m->cm, CURLMOPT_MAXCONNECTS, (long)m->n_slots);
 	rc = multi_loop(m);
 	if (!sb_ok(rc)) {
 		/* The runner failed: no request may stay queued or in flight past this call. */

@@ -26,6 +26,7 @@ static void on_stop_signal(int sig)
 static void proxy_usage(FILE *f)
 {
 	fprintf(f, "usage: sealbid proxy --port PORT --to HOST:PORT [--cid CID] [--max-conns N]\n"
+		   "                     [--num-workers N]\n"
 		   "\n"
 		   "Relays connections on vsock port PORT to HOST:PORT over TCP (both ways,\n"
 		   "half-close kept), like AWS's vsock-proxy. With SEALBID_VSOCK_DIR set, the\n"
@@ -34,10 +35,15 @@ static void proxy_usage(FILE *f)
 		   "  --port PORT      vsock port to listen on (e.g. 8000)\n"
 		   "  --to HOST:PORT   the one allowed destination (e.g. kms.us-east-1.amazonaws.com:443)\n"
 		   "  --cid CID        own CID for the Unix mapping (default 3, the parent)\n"
-		   "  --max-conns N    concurrent connections (default %u)\n"
+		   "  --max-conns N    connections open at once, served or waiting (default %u);\n"
+		   "                   more are refused\n"
+		   "  --num-workers N  connections served at once (default: --max-conns); the\n"
+		   "                   rest wait their turn, as with vsock-proxy --num_workers\n"
+		   "                   (its default is %u)\n"
 		   "\n"
-		   "Stops cleanly on SIGTERM or SIGINT.\n",
-		SB_PROXY_DEFAULT_CONNS);
+		   "Stops cleanly on SIGTERM or SIGINT, then prints on stderr how many\n"
+		   "connections it saw and the most open and served at once.\n",
+		SB_PROXY_DEFAULT_CONNS, SB_PROXY_VSOCK_DEFAULT_WORKERS);
 }
 
 static int parse_args(int argc, char **argv, struct sb_proxy_config *cfg, const char **cid)
@@ -64,6 +70,9 @@ static int parse_args(int argc, char **argv, struct sb_proxy_config *cfg, const 
 		} else if (strcmp(a, "--max-conns") == 0) {
 			if (!sb_ok(sb_parse_u32_str(v, 1, 65536, &cfg->max_conns)))
 				return sb_cli_usage_error("proxy", "--max-conns: 1..65536");
+		} else if (strcmp(a, "--num-workers") == 0) {
+			if (!sb_ok(sb_parse_u32_str(v, 1, 65536, &cfg->num_workers)))
+				return sb_cli_usage_error("proxy", "--num-workers: 1..65536");
 		} else {
 			return sb_cli_usage_error("proxy", "unknown option '%s'", a);
 		}
@@ -71,6 +80,8 @@ static int parse_args(int argc, char **argv, struct sb_proxy_config *cfg, const 
 	}
 	if (!have_port || !have_to)
 		return sb_cli_usage_error("proxy", "--port and --to are required");
+	if (cfg->num_workers > (cfg->max_conns != 0 ? cfg->max_conns : SB_PROXY_DEFAULT_CONNS))
+		return sb_cli_usage_error("proxy", "--num-workers cannot exceed --max-conns");
 	return SB_EXIT_OK;
 }
 
@@ -78,6 +89,7 @@ int sb_cmd_proxy(int argc, char **argv)
 {
 	struct sb_proxy_config cfg = {0};
 	struct sb_proxy *p = NULL;
+	struct sb_proxy_stats st;
 	const char *cid = "3";
 	struct sigaction sa;
 	int rc;
@@ -102,6 +114,15 @@ int sb_cmd_proxy(int argc, char **argv)
 	(void)sigaction(SIGPIPE, &sa, NULL);
 	rc = sb_ok(sb_proxy_run(p)) ? SB_EXIT_OK : sb_cli_fail("proxy");
 	proxy_for_signal = NULL;
+	sb_proxy_stats(p, &st);
+	/* One line for operators and tests: did anything wait, how many at once. */
+	fprintf(stderr,
+		"sealbid proxy: %llu connections; at most %u open at once, %u served at once "
+		"(workers %u); %llu waited for a worker\n",
+		(unsigned long long)st.accepted, st.peak_open, st.peak_served,
+		cfg.num_workers != 0 ? cfg.num_workers
+				     : (cfg.max_conns != 0 ? cfg.max_conns : SB_PROXY_DEFAULT_CONNS),
+		(unsigned long long)st.waited);
 	sb_proxy_free(p);
 	return rc;
 }

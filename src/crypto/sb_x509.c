@@ -371,3 +371,9 @@ SB_RESULT sb_x509_create(const struct sb_x509_spec *spec, const struct sb_ecdsa_
 	}
 	return x509_wrap(x, out);
 }
+
+const char *sb_x509_verify_result_text(long result)
+{
+	const char *t = X509_verify_cert_error_string(result);
+	return t != NULL ? t : "unknown verification result";
+}

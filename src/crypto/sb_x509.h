@@ -74,6 +74,13 @@ SB_RESULT sb_x509_verify_chain(struct sb_x509 *const *anchors, size_t n_anchors,
                                const struct sb_x509 *leaf, int64_t time_s,
                                enum sb_x509_status *status, int *depth);
 
+/*
+ * OpenSSL's text for a certificate verification result (X509_V_ERR_*, as
+ * libcurl's CURLINFO_SSL_VERIFYRESULT reports it): "self-signed
+ * certificate", ... Static storage; never NULL.
+ */
+const char *sb_x509_verify_result_text(long result);
+
 /* What a new certificate should say. */
 struct sb_x509_spec {
 	const char *common_name; /* subject CN (O=sealbid-dev is added) */

@@ -15,6 +15,7 @@
 #include "auction/sb_job.h"
 #include "aws/sb_creds.h"
 #include "crypto/sb_rsa.h"
+#include "enclave/kms_budget.h"
 #include "wire/sb_msg_job.h"
 #include "wire/sb_server.h"
 
@@ -41,6 +42,10 @@ struct sb_enclave {
 	const char *kms_endpoint;
 	uint32_t kms_proxy_cid;
 	uint32_t kms_proxy_port;
+	/* KMS connections open at once, all jobs together (--kms-max-connections,
+	 * measured like the endpoint; kms_budget.h). */
+	uint32_t kms_max_connections;
+	struct sb_kms_budget kms_budget;
 	/* Channel deadlines (--hello-timeout, --idle-timeout); 0 = the server's defaults. */
 	uint32_t hello_timeout_ms;
 	uint32_t idle_timeout_ms;

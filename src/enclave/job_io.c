@@ -2,7 +2,8 @@
  * The enclave's job I/O (struct sb_job_io): one RSA-2048 key pair and one
  * attestation document per job, then every bid through KMS Decrypt with
  * Recipient (KeyId = the party's declared key), many requests in flight on
- * several threads, each answer a CMS envelope opened with the private key.
+ * several threads, never more connections than the enclave's KMS budget
+ * (kms_budget.h), each answer a CMS envelope opened with the private key.
  * KMS is reached through vsock (the parent's proxy); TLS and SigV4 run here.
  */
 #include <pthread.h>
@@ -17,9 +18,9 @@
 #include "common/sb_mem.h"
 #include "crypto/sb_cms.h"
 #include "enclave/enclave.h"
+#include "enclave/kms_budget.h"
 
-#define KMS_PARALLEL   16  /* requests in flight per worker */
-#define MAX_WORKERS    8
+#define MAX_WORKERS 8
 
 SB_RESULT sb_enclave_job_io_init(struct sb_enclave_job_io *io, struct sb_enclave *e,
 				 const struct sb_msg_creds *creds, const char *region)
@@ -71,18 +72,20 @@ static SB_RESULT kms_for(const struct sb_enclave_job_io *io, struct sb_kms **out
 	return sb_kms_new(&cfg, out);
 }
 
-/* Decodes, sends and opens items[0..n) on one KMS client. */
-static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_job_cipher *items,
-			       size_t n)
+/*
+ * Decodes, sends and opens items[0..n) on one KMS client, at most conns
+ * requests (and so connections) at once. The same conns on every call with
+ * one client keeps its connections alive between calls.
+ */
+static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_kms *kms,
+			       uint32_t conns, struct sb_job_cipher *items, size_t n)
 {
-	struct sb_kms *kms = NULL;
 	struct sb_kms_decrypt_in *ins = NULL;
 	struct sb_kms_result *outs = NULL;
 	struct sb_kms_context (*ctx)[SB_JOB_CTX_MAX] = NULL;
 	struct sb_buf *blobs = NULL;
 	sb_result rc;
 
-	SB_GUARD(kms_for(io, &kms));
 	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*ctx), (void **)&ctx), out);
 	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*ins), (void **)&ins), out);
 	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*outs), (void **)&outs), out);
@@ -105,7 +108,7 @@ static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_job
 	SB_GUARD_GOTO(rc,
 		      sb_kms_decrypt_batch_opts(kms, ins, outs, n,
 						&(struct sb_kms_batch_opts){
-							.parallel = KMS_PARALLEL,
+							.parallel = conns,
 							.stop_at_first_failure = true}),
 		      out);
 	for (size_t i = 0; i < n; i++) {
@@ -143,7 +146,6 @@ out:
 	free(outs);
 	free(ctx);
 	free(blobs);
-	sb_kms_free(kms);
 	return rc;
 }
 
@@ -152,6 +154,7 @@ static sb_result job_unwrap(void *vctx, const struct sb_job_unwrap *in, struct s
 			    char key_arn[SB_JOB_KEY_ARN_MAX])
 {
 	const struct sb_enclave_job_io *io = vctx;
+	struct sb_kms_budget *budget = &io->enclave->kms_budget;
 	struct sb_kms_context ctx[SB_KMS_CONTEXT_MAX];
 	struct sb_kms *kms = NULL;
 	struct sb_kms_result out;
@@ -165,6 +168,8 @@ static sb_result job_unwrap(void *vctx, const struct sb_job_unwrap *in, struct s
 					.context = ctx, .n_context = in->n_context,
 					.attestation = sb_buf_slice(&io->doc)};
 	sb_kms_result_init(&out);
+	/* One connection (a single client makes one request at a time) from the budget. */
+	uint32_t held = sb_kms_budget_take(budget, 1);
 	SB_GUARD_GOTO(rc, kms_for(io, &kms), done);
 	SB_GUARD_GOTO(rc, sb_kms_decrypt(kms, &din, &out), done);
 	if (strlen(out.key_id) >= SB_JOB_KEY_ARN_MAX)
@@ -175,12 +180,16 @@ static sb_result job_unwrap(void *vctx, const struct sb_job_unwrap *in, struct s
 		sb_error_context("CiphertextForRecipient");
 done:
 	sb_kms_result_cleanup(&out);
-	sb_kms_free(kms);
+	sb_kms_free(kms); /* closes the connection before it goes back */
+	sb_kms_budget_give(budget, held);
 	return rc;
 }
 
+/* A decrypt worker: its own KMS client (opened by job_decrypt) and its share of connections. */
 struct worker {
 	const struct sb_enclave_job_io *io;
+	struct sb_kms *kms;
+	uint32_t conns;
 	struct sb_job_cipher *items;
 	size_t n;
 	sb_result rc;
@@ -191,49 +200,92 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	w->rc = decrypt_range(w->io, w->items, w->n);
+	w->rc = w->n == 0 ? SB_OK_RESULT : decrypt_range(w->io, w->kms, w->conns, w->items, w->n);
+	/*
+	 * Done: its connections close now, not when the slowest worker is. A
+	 * proxy that serves a few connections at a time (vsock-proxy) may have
+	 * left another worker's waiting behind these idle ones.
+	 */
+	sb_kms_free(w->kms);
+	w->kms = NULL;
 	return NULL;
 }
 
+/* Workers for n rows with conns connections: one per core, each with >= 1 connection. */
+static uint32_t worker_count(uint32_t conns, size_t n)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nw = cpus < 1 ? 1 : (size_t)cpus;
+
+	nw = nw > MAX_WORKERS ? MAX_WORKERS : nw;
+	nw = nw > conns ? conns : nw;
+	nw = nw > n ? n : nw;
+	return nw < 1 ? 1u : (uint32_t)nw;
+}
+
+/* Runs w[0..nw): w[0] on this thread, the rest on their own. */
+static SB_RESULT run_workers(struct worker *w, uint32_t nw)
+{
+	uint32_t started = 1;
+
+	for (uint32_t i = 1; i < nw; i++) {
+		if (pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
+			break;
+		started = i + 1;
+	}
+	worker_main(&w[0]);
+	for (uint32_t i = 1; i < started; i++)
+		pthread_join(w[i].thread, NULL);
+	SB_ENSURE_MSG(started == nw, SB_ERR_INTERNAL, "could not start decrypt workers");
+	for (uint32_t i = 0; i < nw; i++)
+		SB_GUARD(w[i].rc);
+	return SB_OK_RESULT;
+}
+
 /*
- * sb_job_io.decrypt: the first item alone (KMS verifies the job's
- * attestation document once, and later requests find it verified: a small
- * job would otherwise have every request verify it at once), then the rest
- * split into contiguous ranges, one worker each.
+ * sb_job_io.decrypt: connections from the enclave's budget (never more in
+ * flight than it allows, across all workers and jobs), one KMS client per
+ * worker, opened before any request. The first item goes alone on worker
+ * 0's client (KMS verifies the job's attestation document once, and later
+ * requests find it verified: a small job would otherwise have every request
+ * verify it at once), then the rest split into contiguous ranges, one
+ * worker each. Each worker closes its client when its range is done; all
+ * are closed before the connections go back.
  */
 static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
 {
 	const struct sb_enclave_job_io *io = ctx;
+	struct sb_kms_budget *budget = &io->enclave->kms_budget;
 	struct worker w[MAX_WORKERS];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nw = cpus < 1 ? 1 : (size_t)cpus, per, started = 0;
+	uint32_t conns, nw;
+	sb_result rc = SB_OK_RESULT;
 
 	if (n == 0)
 		return SB_OK_RESULT;
-	SB_GUARD(decrypt_range(io, items, 1));
-	if (!sb_ok(items[0].status) || n == 1)
-		return SB_OK_RESULT; /* a permanent failure: the job stops at the first */
-	items++;
-	n--;
-	nw = nw > MAX_WORKERS ? MAX_WORKERS : nw;
-	nw = nw > n ? n : nw;
-	per = (n + nw - 1) / nw;
-	for (size_t i = 0; i < nw; i++) {
-		size_t off = i * per;
-		w[i] = (struct worker){io, items + off, off + per > n ? n - off : per,
-				       SB_OK_RESULT, 0};
-		if (i > 0 && pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
-			break;
-		started = i + 1;
+	conns = sb_kms_budget_take(budget, n > SB_KMS_BUDGET_MAX ? SB_KMS_BUDGET_MAX : (uint32_t)n);
+	nw = worker_count(conns, n > 1 ? n - 1 : 1);
+	memset(w, 0, sizeof(w));
+	for (uint32_t i = 0; i < nw && sb_ok(rc); i++) {
+		w[i] = (struct worker){.io = io, .conns = sb_kms_split_share(conns, nw, i),
+				       .rc = SB_OK_RESULT};
+		rc = kms_for(io, &w[i].kms);
 	}
-	if (started > 0)
-		worker_main(&w[0]); /* this thread takes the first range */
-	for (size_t i = 1; i < started; i++)
-		pthread_join(w[i].thread, NULL);
-	SB_ENSURE_MSG(started == nw, SB_ERR_INTERNAL, "could not start decrypt workers");
-	for (size_t i = 0; i < nw; i++)
-		SB_GUARD(w[i].rc);
-	return SB_OK_RESULT;
+	if (sb_ok(rc))
+		rc = decrypt_range(io, w[0].kms, w[0].conns, items, 1);
+	/* A permanent failure of the first item: the job stops there. */
+	if (sb_ok(rc) && sb_ok(items[0].status) && n > 1) {
+		for (uint32_t i = 0; i < nw; i++) {
+			size_t off, len;
+			sb_kms_split_range(n - 1, nw, i, &off, &len);
+			w[i].items = items + 1 + off;
+			w[i].n = len;
+		}
+		rc = run_workers(w, nw);
+	}
+	for (uint32_t i = 0; i < nw; i++)
+		sb_kms_free(w[i].kms);
+	sb_kms_budget_give(budget, conns);
+	return rc;
 }
 
 static sb_result job_attest(void *ctx, struct sb_slice user_data, struct sb_buf *doc)

@@ -25,6 +25,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: sealbid-enclave [--port P] [--kms-endpoint URL] [--kms-proxy-port P]\n"
+		   "                       [--kms-max-connections N]\n"
 		   "                       [--hello-timeout MS] [--idle-timeout MS]\n"
 		   "\n"
 		   "Serves the sealbid parent<->enclave channel on vsock port P (default %u).\n"
@@ -33,12 +34,15 @@ static void usage(FILE *f)
 		   "KMS is reached through the parent's proxy on vsock port %u of CID %u;\n"
 		   "its URL is https://kms.<manifest region>.amazonaws.com unless the image's\n"
 		   "configuration sets --kms-endpoint (local stacks).\n"
+		   "At most --kms-max-connections N (1..%u, default %u) KMS connections are\n"
+		   "open at once, all jobs together: the stock vsock-proxy serves only its\n"
+		   "--num_workers (default 4) at a time (docs/DEPLOY.md).\n"
 		   "A connection must send Hello within --hello-timeout ms (default %u) and,\n"
 		   "with no job running, is closed after --idle-timeout ms without a\n"
 		   "message (default %u); past 64 connections a new one is told \"enclave busy\".\n"
 		   "Logging: SEALBID_LOG=error|warn|info|debug.\n",
 		   SB_VSOCK_DEFAULT_PORT, SB_ENCLAVE_KMS_PROXY_PORT, SB_ENCLAVE_KMS_PROXY_CID,
-		   SB_SERVER_DEFAULT_HELLO_MS, SB_SERVER_DEFAULT_IDLE_MS);
+		   SB_KMS_BUDGET_MAX, SB_KMS_BUDGET_DEFAULT, SB_SERVER_DEFAULT_HELLO_MS, SB_SERVER_DEFAULT_IDLE_MS);
 }
 
 static int u32_arg(const char *name, const char *v, uint32_t max, uint32_t *out)
@@ -65,6 +69,12 @@ static int parse_args(int argc, char **argv, uint32_t *port, struct sb_enclave *
 		if (strcmp(argv[i], "--kms-proxy-port") == 0 && i + 1 < argc) {
 			if (u32_arg("--kms-proxy-port", argv[++i], UINT32_MAX - 1,
 				    &e->kms_proxy_port) != 0)
+				return EXIT_USAGE;
+			continue;
+		}
+		if (strcmp(argv[i], "--kms-max-connections") == 0 && i + 1 < argc) {
+			if (u32_arg("--kms-max-connections", argv[++i], SB_KMS_BUDGET_MAX,
+				    &e->kms_max_connections) != 0)
 				return EXIT_USAGE;
 			continue;
 		}
@@ -136,7 +146,8 @@ static SB_RESULT serve(struct sb_enclave *enclave, uint32_t port, int sig_fd)
 	SB_GUARD(sb_vsock_listen(port, &lfd));
 	SB_GUARD(sb_server_new(lfd, &cfg, &srv));
 	SB_GUARD_GOTO(rc, sb_server_watch(srv, sig_fd, on_signal, NULL), out);
-	sb_log_info("listening on port %u", port);
+	sb_log_info("listening on port %u; at most %u KMS connections at once", port,
+		    enclave->kms_max_connections);
 	SB_GUARD_GOTO(rc, sb_server_run(srv), out);
 	/* Job threads post to the server: let them finish before it goes. */
 	pthread_mutex_lock(&enclave->jobs_lock);
@@ -147,6 +158,8 @@ static SB_RESULT serve(struct sb_enclave *enclave, uint32_t port, int sig_fd)
 	sb_log_info("stopped: %llu connections, %llu frames in, %llu protocol errors",
 		    (unsigned long long)st.accepted, (unsigned long long)st.frames_in,
 		    (unsigned long long)st.protocol_errors);
+	sb_log_info("KMS connections: at most %u open at once (cap %u)",
+		    sb_kms_budget_peak(&enclave->kms_budget), enclave->kms_max_connections);
 out:
 	sb_server_free(srv);
 	return rc;
@@ -157,6 +170,7 @@ static void enclave_init(struct sb_enclave *e)
 	memset(e, 0, sizeof(*e));
 	e->kms_proxy_cid = SB_ENCLAVE_KMS_PROXY_CID;
 	e->kms_proxy_port = SB_ENCLAVE_KMS_PROXY_PORT;
+	e->kms_max_connections = SB_KMS_BUDGET_DEFAULT;
 	pthread_mutex_init(&e->nsm_lock, NULL);
 	pthread_mutex_init(&e->jobs_lock, NULL);
 	pthread_cond_init(&e->jobs_done, NULL);
@@ -179,6 +193,7 @@ int main(int argc, char **argv)
 	r = parse_args(argc, argv, &port, &enclave);
 	if (r != 0)
 		return r < 0 ? 0 : r;
+	sb_kms_budget_init(&enclave.kms_budget, enclave.kms_max_connections);
 	/* Without an NSM the channel still works; every job then fails clearly. */
 	if (!sb_ok(sb_nsm_open(&enclave.nsm)))
 		sb_log_warn("no NSM: %s", sb_error_describe());
@@ -192,5 +207,6 @@ int main(int argc, char **argv)
 	if (sig_fd >= 0)
 		close(sig_fd);
 	sb_nsm_close(enclave.nsm);
+	sb_kms_budget_cleanup(&enclave.kms_budget);
 	return status;
 }

@@ -17,14 +17,22 @@
 #include "common/sb_parse.h"
 #include "wire/sb_vsock.h"
 
+struct relay;
+
 struct sb_proxy {
 	struct sb_proxy_config cfg;
 	int lfd;
 	int stop_fd; /* eventfd: readable once stop was asked, for every poller */
 	pthread_mutex_t mu;
 	pthread_cond_t idle;
-	uint32_t active;
-	uint64_t accepted;
+	pthread_cond_t turn;   /* a worker came free, or stopping */
+	uint32_t active;       /* relay threads alive */
+	uint32_t open;         /* connections counted open (sb_proxy_stats) */
+	uint32_t serving;      /* connections being served: <= cfg.num_workers */
+	bool stopping;
+	struct relay *relays;  /* every relay thread's connection, for reap_closed */
+	struct relay *wait_head, *wait_tail; /* waiting for a worker, in arrival order */
+	struct sb_proxy_stats st;
 };
 
 /* One direction of a relay: bytes read from `from`, not yet written to `to`. */
@@ -41,6 +49,11 @@ struct relay {
 	int b; /* TCP side */
 	struct pipe_dir ab, ba;
 	uint64_t bytes_ab, bytes_ba;
+	/* Guarded by p->mu: */
+	struct relay *prev, *next; /* p->relays */
+	struct relay *wait_next;   /* p->wait_head queue */
+	bool waiting, served;
+	bool gone;                 /* counted closed (its peer closed it) */
 };
 
 SB_RESULT sb_proxy_parse_target(const char *target, struct sb_proxy_config *cfg)
@@ -90,10 +103,12 @@ SB_RESULT sb_proxy_new(const struct sb_proxy_config *cfg, struct sb_proxy **out)
 	p->cfg = *cfg;
 	if (p->cfg.max_conns == 0)
 		p->cfg.max_conns = SB_PROXY_DEFAULT_CONNS;
+	if (p->cfg.num_workers == 0 || p->cfg.num_workers > p->cfg.max_conns)
+		p->cfg.num_workers = p->cfg.max_conns;
 	p->lfd = -1;
 	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (p->stop_fd < 0 || pthread_mutex_init(&p->mu, NULL) != 0 ||
-	    pthread_cond_init(&p->idle, NULL) != 0) {
+	    pthread_cond_init(&p->idle, NULL) != 0 || pthread_cond_init(&p->turn, NULL) != 0) {
 		free(p);
 		SB_BAIL_MSG(SB_ERR_INTERNAL, "proxy: cannot set up synchronisation");
 	}
@@ -116,6 +131,7 @@ void sb_proxy_free(struct sb_proxy *p)
 		close(p->stop_fd);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->idle);
+	pthread_cond_destroy(&p->turn);
 	free(p);
 }
 
@@ -133,9 +149,95 @@ uint64_t sb_proxy_accepted(struct sb_proxy *p)
 	uint64_t n;
 
 	pthread_mutex_lock(&p->mu);
-	n = p->accepted;
+	n = p->st.accepted;
 	pthread_mutex_unlock(&p->mu);
 	return n;
+}
+
+void sb_proxy_stats(struct sb_proxy *p, struct sb_proxy_stats *out)
+{
+	pthread_mutex_lock(&p->mu);
+	*out = p->st;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/*
+ * With p->mu held: connections whose peer has closed them (or shut down its
+ * sending side) no longer count as open, even if their relay thread has not
+ * noticed yet. The kernel marks that at once, so the count is exact at the
+ * moment of the next accept.
+ */
+static void reap_closed(struct sb_proxy *p)
+{
+	for (struct relay *r = p->relays; r != NULL; r = r->next) {
+		struct pollfd pf = {.fd = r->a, .events = POLLRDHUP};
+		if (r->gone || poll(&pf, 1, 0) != 1 ||
+		    !(pf.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			continue;
+		r->gone = true;
+		p->open--;
+	}
+}
+
+/* With p->mu held: r leaves the open list (and the queue, if still in it). */
+static void relay_unlink(struct sb_proxy *p, struct relay *r)
+{
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		p->relays = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	if (r->waiting) {
+		struct relay **pp = &p->wait_head, *last = NULL;
+		while (*pp != r) {
+			last = *pp;
+			pp = &(*pp)->wait_next;
+		}
+		*pp = r->wait_next;
+		if (p->wait_tail == r)
+			p->wait_tail = last;
+		r->waiting = false;
+	}
+	if (!r->gone)
+		p->open--;
+	if (r->served) {
+		p->serving--;
+		pthread_cond_broadcast(&p->turn);
+	}
+}
+
+/*
+ * Waits for r's turn: first in the queue and a worker free, like a job
+ * queued in vsock-proxy's thread pool. false when the proxy is stopping.
+ */
+static bool relay_admit(struct relay *r)
+{
+	struct sb_proxy *p = r->p;
+	bool waited = false, ok;
+
+	pthread_mutex_lock(&p->mu);
+	while (!p->stopping && (p->wait_head != r || p->serving >= p->cfg.num_workers)) {
+		waited = true;
+		pthread_cond_wait(&p->turn, &p->mu);
+	}
+	ok = !p->stopping;
+	if (ok) {
+		p->wait_head = r->wait_next;
+		if (p->wait_head == NULL)
+			p->wait_tail = NULL;
+		r->waiting = false;
+		r->served = true;
+		p->serving++;
+		if (p->serving > p->st.peak_served)
+			p->st.peak_served = p->serving;
+		if (waited)
+			p->st.waited++;
+		/* The next in line may have a worker too. */
+		pthread_cond_broadcast(&p->turn);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return ok;
 }
 
 static bool set_nonblock(int fd)
@@ -258,53 +360,82 @@ static void relay_loop(struct relay *r)
 	}
 }
 
+/* With p->mu held: r's thread is gone (or never ran); wakes sb_proxy_run's wait. */
+static void relay_retire(struct sb_proxy *p, struct relay *r)
+{
+	relay_unlink(p, r);
+	if (--p->active == 0)
+		pthread_cond_broadcast(&p->idle);
+}
+
 static void *relay_main(void *arg)
 {
 	struct relay *r = arg;
 	struct sb_proxy *p = r->p;
 
-	r->b = connect_target(p);
-	if (r->b < 0) {
+	if (!relay_admit(r)) {
+		/* stopping before its turn came */
+	} else if ((r->b = connect_target(p)) < 0) {
 		sb_log_warn("proxy: cannot connect to %s:%u", p->cfg.host, p->cfg.port);
 	} else if (set_nonblock(r->a)) {
 		relay_loop(r);
 		sb_log_debug("proxy: connection closed (%llu bytes out, %llu bytes back)",
 			     (unsigned long long)r->bytes_ab, (unsigned long long)r->bytes_ba);
 	}
-	close(r->a);
 	if (r->b >= 0)
 		close(r->b);
-	free(r);
+	/* Out of the open list before its fd goes: reap_closed polls the fds on it. */
 	pthread_mutex_lock(&p->mu);
-	if (--p->active == 0)
-		pthread_cond_broadcast(&p->idle);
+	relay_retire(p, r);
 	pthread_mutex_unlock(&p->mu);
+	close(r->a);
+	free(r);
 	return NULL;
 }
 
 static void start_relay(struct sb_proxy *p, int fd)
 {
-	struct relay *r;
+	struct relay *r = calloc(1, sizeof(*r));
 	pthread_t t;
 	pthread_attr_t attr;
 	bool full;
 
-	pthread_mutex_lock(&p->mu);
-	full = p->active >= p->cfg.max_conns;
-	if (!full) {
-		p->active++;
-		p->accepted++;
-	}
-	pthread_mutex_unlock(&p->mu);
-	r = full ? NULL : calloc(1, sizeof(*r));
 	if (r == NULL) {
-		sb_log_warn("proxy: refusing a connection (%s)", full ? "too many" : "out of memory");
+		sb_log_warn("proxy: refusing a connection (out of memory)");
 		close(fd);
-		goto undo;
+		return;
 	}
 	r->p = p;
 	r->a = fd;
 	r->b = -1;
+	pthread_mutex_lock(&p->mu);
+	reap_closed(p);
+	full = p->open >= p->cfg.max_conns;
+	if (!full) {
+		/* Open, and in the queue for a worker, before its thread exists. */
+		p->active++;
+		p->open++;
+		p->st.accepted++;
+		if (p->open > p->st.peak_open)
+			p->st.peak_open = p->open;
+		r->next = p->relays;
+		if (p->relays != NULL)
+			p->relays->prev = r;
+		p->relays = r;
+		r->waiting = true;
+		if (p->wait_tail != NULL)
+			p->wait_tail->wait_next = r;
+		else
+			p->wait_head = r;
+		p->wait_tail = r;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (full) {
+		sb_log_warn("proxy: refusing a connection (%u open already)", p->cfg.max_conns);
+		close(fd);
+		free(r);
+		return;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, relay_main, r) == 0) {
@@ -312,15 +443,13 @@ static void start_relay(struct sb_proxy *p, int fd)
 		return;
 	}
 	pthread_attr_destroy(&attr);
+	sb_log_warn("proxy: refusing a connection (no thread)");
+	pthread_mutex_lock(&p->mu);
+	relay_retire(p, r); /* out of the queue: the next in line is not held up */
+	pthread_cond_broadcast(&p->turn);
+	pthread_mutex_unlock(&p->mu);
 	close(fd);
 	free(r);
-undo:
-	if (!full) {
-		pthread_mutex_lock(&p->mu);
-		if (--p->active == 0)
-			pthread_cond_broadcast(&p->idle);
-		pthread_mutex_unlock(&p->mu);
-	}
 }
 
 SB_RESULT sb_proxy_run(struct sb_proxy *p)
@@ -330,8 +459,8 @@ SB_RESULT sb_proxy_run(struct sb_proxy *p)
 	SB_ENSURE_REF(p);
 	pf[0] = (struct pollfd){.fd = p->lfd, .events = POLLIN};
 	pf[1] = (struct pollfd){.fd = p->stop_fd, .events = POLLIN};
-	sb_log_info("proxy: relaying vsock port %u to %s:%u", p->cfg.listen_port, p->cfg.host,
-		    p->cfg.port);
+	sb_log_info("proxy: relaying vsock port %u to %s:%u, %u connections served at once",
+		    p->cfg.listen_port, p->cfg.host, p->cfg.port, p->cfg.num_workers);
 	for (;;) {
 		int n = poll(pf, 2, -1);
 		if (n < 0 && errno == EINTR)
@@ -349,8 +478,10 @@ SB_RESULT sb_proxy_run(struct sb_proxy *p)
 		}
 		start_relay(p, fd);
 	}
-	/* Stop: relays see stop_fd readable and end; wait for the last one. */
+	/* Stop: relays see stop_fd readable (or, waiting, `stopping`) and end. */
 	pthread_mutex_lock(&p->mu);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->turn);
 	while (p->active > 0)
 		pthread_cond_wait(&p->idle, &p->mu);
 	pthread_mutex_unlock(&p->mu);

@@ -6,7 +6,10 @@
  * the enclave, the proxy only moves bytes.
  *
  * One thread per connection pair, non-blocking sockets and poll(): no
- * sleeps, no busy loops. Half-close is forwarded (EOF on one side becomes
+ * sleeps, no busy loops. Like AWS's vsock-proxy (a pool of --num_workers
+ * threads fed by its accept loop), at most num_workers connections are
+ * served at once: the rest are accepted and wait, in arrival order, without
+ * a TCP connection, until one ends; none is refused below max_conns. Half-close is forwarded (EOF on one side becomes
  * shutdown(SHUT_WR) on the other once buffered bytes are written), so a
  * request/response over a half-closed stream works. sb_proxy_stop (safe in a
  * signal handler) makes sb_proxy_run stop accepting, close every relay and
@@ -23,12 +26,22 @@
 #define SB_PROXY_BUF           (64u << 10) /* per direction per connection */
 #define SB_PROXY_DEFAULT_CONNS 256u
 #define SB_PROXY_CONNECT_MS    10000
+#define SB_PROXY_VSOCK_DEFAULT_WORKERS 4u /* vsock-proxy's --num_workers default */
 
 struct sb_proxy_config {
 	uint32_t listen_port;             /* vsock port */
 	char host[SB_PROXY_HOST_MAX + 1]; /* the one allowed target */
 	uint16_t port;
-	uint32_t max_conns;               /* further connections are refused */
+	uint32_t max_conns;               /* open at once (served or waiting); more are refused */
+	uint32_t num_workers;             /* served at once; 0 = max_conns (none waits) */
+};
+
+/* What a proxy saw (sb_proxy_stats). */
+struct sb_proxy_stats {
+	uint64_t accepted;
+	uint64_t waited;     /* connections that had to wait for a worker */
+	uint32_t peak_open;  /* most open at once, served or waiting */
+	uint32_t peak_served;
 };
 
 /* Parses "HOST:PORT" or "[IPv6]:PORT" into cfg->host / cfg->port. */
@@ -45,5 +58,12 @@ void sb_proxy_stop(struct sb_proxy *p);
 void sb_proxy_free(struct sb_proxy *p);
 /* Connections accepted so far. */
 uint64_t sb_proxy_accepted(struct sb_proxy *p);
+/*
+ * Counts so far. A connection is open from its accept until its peer has
+ * closed it (or shut down its sending side) as the kernel saw when the next
+ * connection was accepted, so one closed just before another opens is not
+ * counted twice.
+ */
+void sb_proxy_stats(struct sb_proxy *p, struct sb_proxy_stats *out);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "aws/sb_aws.h"
 #include "aws/sb_http.h"
+#include "aws/sb_http_internal.h"
 #include "common/sb_encoding.h"
 #include "common/sb_time.h"
 #include "crypto/sb_hash.h"
@@ -710,6 +711,172 @@ static void test_vsock_through_proxy(void **state)
 	sb_buf_cleanup(&out);
 }
 
+/* ---- transport errors on the enclave path -------------------------------- */
+
+/* libcurl 8's first (and so only) error-buffer text for a pre-connected AF_VSOCK socket. */
+#define ERRNO97 "ssloc inet_ntop() failed with errno 97: Address family not supported by protocol"
+
+static void test_transport_detail(void **state)
+{
+	char d[SB_HTTP_DETAIL_MAX];
+
+	(void)state;
+	/* Stale buffer, untrusted certificate: the result code and the verify result. */
+	sb_http_transport_detail(d, sizeof(d), "KMS Decrypt", CURLE_PEER_FAILED_VERIFICATION,
+				 ERRNO97, true, 18 /* X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT */);
+	assert_null(strstr(d, "errno 97"));
+	assert_null(strstr(d, "Address family"));
+	assert_non_null(strstr(d, curl_easy_strerror(CURLE_PEER_FAILED_VERIFICATION)));
+	assert_non_null(strstr(d, "(curl error 60)"));
+	assert_non_null(strstr(d, "TLS certificate verification: self-signed certificate"));
+	assert_int_equal(strncmp(d, "KMS Decrypt: ", 13), 0);
+	/* Stale buffer, missing CA bundle (no verification took place). */
+	sb_http_transport_detail(d, sizeof(d), "KMS Decrypt", CURLE_SSL_CACERT_BADFILE, ERRNO97,
+				 true, 1 /* what curl reports when nothing was verified */);
+	assert_null(strstr(d, "errno 97"));
+	assert_non_null(strstr(d, "(curl error 77)"));
+	assert_null(strstr(d, "TLS certificate verification"));
+	/* A buffer written by the failure itself is kept, with the code. */
+	sb_http_transport_detail(d, sizeof(d), "S3 GetObject", CURLE_COULDNT_CONNECT,
+				 "Failed to connect to 127.0.0.1 port 1: Connection refused", false, 0);
+	assert_string_equal(d, "S3 GetObject: Failed to connect to 127.0.0.1 port 1: Connection "
+			       "refused (curl error 7)");
+	/* ... and the verify result is not repeated when the text has it. */
+	sb_http_transport_detail(d, sizeof(d), "KMS Decrypt", CURLE_PEER_FAILED_VERIFICATION,
+				 "SSL certificate problem: self-signed certificate", false, 18);
+	assert_null(strstr(d, "TLS certificate verification"));
+	/* Empty buffer: the result code's text. */
+	sb_http_transport_detail(d, sizeof(d), "KMS Decrypt", CURLE_OPERATION_TIMEDOUT, "", false, 0);
+	assert_non_null(strstr(d, curl_easy_strerror(CURLE_OPERATION_TIMEDOUT)));
+	/* Bounded: a tiny output is cut, never overrun. */
+	char tiny[16];
+	sb_http_transport_detail(tiny, sizeof(tiny), "KMS Decrypt", CURLE_PEER_FAILED_VERIFICATION,
+				 ERRNO97, true, 18);
+	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+}
+
+static bool run_quiet(char *const argv[])
+{
+	pid_t pid = spawn_quiet(argv);
+	int st = 0;
+	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* A self-signed certificate for CN=localhost (openssl(1)); false when that fails. */
+static bool make_cert(const char *dir, const char *name)
+{
+	char key[600], crt[600];
+	(void)snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	(void)snprintf(crt, sizeof(crt), "%s/%s.pem", dir, name);
+	char *argv[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+			"ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost", "-days", "1",
+			"-keyout", key, "-out", crt, NULL};
+	return run_quiet(argv);
+}
+
+/* One HTTPS GET through vsock 3:8000 with SSL_CERT_FILE = ca; the outcome's code. */
+static int tls_get(const char *url, const char *ca, struct sb_http_response *resp)
+{
+	struct sb_http_config cfg;
+	struct sb_http_client *c = NULL;
+	struct sb_buf out = SB_BUF_INIT(1 << 20);
+	struct sb_http_request req = SB_HTTP_REQUEST_INIT;
+	int code;
+
+	fast_config(&cfg);
+	cfg.max_attempts = 1;
+	cfg.vsock = true;
+	cfg.vsock_cid = 3;
+	cfg.vsock_port = 8000;
+	setenv("SSL_CERT_FILE", ca, 1);
+	assert_true(sb_ok(sb_http_client_new(&cfg, &c)));
+	req.op = "KMS Decrypt";
+	req.method = "GET";
+	req.url = url;
+	req.out = &out;
+	code = sb_http_send(c, &req, resp).code;
+	sb_http_client_free(c);
+	unsetenv("SSL_CERT_FILE");
+	sb_buf_cleanup(&out);
+	return code;
+}
+
+/*
+ * TLS through the vsock path (Unix mapping, `sealbid proxy`, and with
+ * libcurl 7.88 the in-process bridge) to a local server whose certificate
+ * is not trusted: the error names libcurl's result and the verification
+ * result; a missing CA bundle names that; the trusted certificate works.
+ */
+static void test_vsock_tls_errors(void **state)
+{
+	(void)state;
+	char bin[512], dir[] = "/tmp/sb_tls_XXXXXX", to[64], sock[600], url[96], crt[600],
+	     key[600], other[600], missing[600], port_s[16];
+	struct sb_http_response resp;
+
+	(void)snprintf(bin, sizeof(bin), "%s/sealbid", getenv("SB_BIN") ? getenv("SB_BIN") : SB_BIN_DIR);
+	if (access(bin, X_OK) != 0 || access("/usr/bin/openssl", X_OK) != 0) {
+		print_message("sealbid or openssl(1) missing: skipping\n");
+		skip();
+	}
+	assert_non_null(mkdtemp(dir));
+	assert_true(make_cert(dir, "server"));
+	assert_true(make_cert(dir, "other"));
+	(void)snprintf(crt, sizeof(crt), "%s/server.pem", dir);
+	(void)snprintf(key, sizeof(key), "%s/server.key", dir);
+	(void)snprintf(other, sizeof(other), "%s/other.pem", dir);
+	(void)snprintf(missing, sizeof(missing), "%s/no-such-bundle.pem", dir);
+	int port = free_port();
+	assert_true(port > 0);
+	(void)snprintf(port_s, sizeof(port_s), "%d", port);
+	char accept_on[64];
+	(void)snprintf(accept_on, sizeof(accept_on), "127.0.0.1:%d", port);
+	char *srv_argv[] = {"openssl", "s_server", "-accept", accept_on, "-cert", crt, "-key", key,
+			    "-www", "-quiet", NULL};
+	pid_t srv = spawn_quiet(srv_argv);
+	assert_true(wait_port(port, srv));
+
+	setenv("SEALBID_VSOCK_DIR", dir, 1);
+	(void)snprintf(to, sizeof(to), "127.0.0.1:%d", port);
+	char *argv[] = {bin, "proxy", "--port", "8000", "--to", to, "--cid", "3", NULL};
+	pid_t pid = spawn_quiet(argv);
+	(void)snprintf(sock, sizeof(sock), "%s/3.8000", dir);
+	for (long d = 10, w = 0; access(sock, F_OK) != 0 && w < 10000; w += d, d = d < 200 ? d * 2 : 200)
+		test_backoff_ms(d);
+	assert_int_equal(access(sock, F_OK), 0);
+	(void)snprintf(url, sizeof(url), "https://localhost:%d/", port);
+	sb_http_response_init(&resp);
+
+	/* The control: trusting the server's certificate, the request goes through. */
+	int code = tls_get(url, crt, &resp);
+	if (code != SB_OK)
+		print_error("trusted: %s\n", resp.detail);
+	assert_int_equal(code, SB_OK);
+	assert_int_equal(resp.status, 200);
+
+	/* An untrusted certificate: curl's result and the verification result. */
+	assert_int_not_equal(tls_get(url, other, &resp), SB_OK);
+	print_message("untrusted: %s\n", resp.detail);
+	assert_non_null(strstr(resp.detail, "(curl error 60)"));
+	assert_non_null(strstr(resp.detail, "self-signed certificate"));
+	assert_null(strstr(resp.detail, "errno 97"));
+	assert_null(strstr(resp.detail, "Address family"));
+
+	/* A CA bundle that is not there: said so, not an address error. */
+	assert_int_not_equal(tls_get(url, missing, &resp), SB_OK);
+	print_message("missing bundle: %s\n", resp.detail);
+	assert_non_null(strstr(resp.detail, "(curl error 77)"));
+	assert_null(strstr(resp.detail, "errno 97"));
+	assert_null(strstr(resp.detail, "TLS certificate verification"));
+
+	stop_child(pid);
+	stop_child(srv);
+	unsetenv("SEALBID_VSOCK_DIR");
+	char *rm[] = {"rm", "-rf", dir, NULL};
+	(void)run_quiet(rm);
+	sb_http_response_cleanup(&resp);
+}
+
 /* ---- pure helpers: endpoints, region, error parsing ---------------------- */
 
 static void test_endpoints(void **state)
@@ -1080,6 +1247,8 @@ int main(void)
 		cmocka_unit_test(test_stream_files),
 		cmocka_unit_test(test_multi),
 		cmocka_unit_test(test_vsock_through_proxy),
+		cmocka_unit_test(test_transport_detail),
+		cmocka_unit_test(test_vsock_tls_errors),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_region),
 		cmocka_unit_test(test_error_parse),
