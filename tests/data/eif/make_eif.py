@@ -11,6 +11,8 @@ encoding (Vec<u8> as an array of integers).
 
 usage: make_eif.py OUTDIR
 writes OUTDIR/<case>.eif and OUTDIR/cases.tsv: "<case>\t<ok|substring of the expected error>"
+       make_eif.py --seeds DIR
+writes small EIFs (good and malformed) as fuzz seeds (tests/fuzz/corpus/fuzz_host_eif)
 Contents are deterministic except the signed case's key and signature.
 """
 import hashlib
@@ -151,7 +153,30 @@ def signed_sections(outdir, base):
     return base + [(SIGNATURE, sig)], pem
 
 
+def seeds(outdir):
+    os.makedirs(outdir, exist_ok=True)
+    k, c, r1, r2 = blob("k", 40), b"console=ttyS0", blob("r1", 30), blob("r2", 20)
+    std = [(KERNEL, k), (CMDLINE, c), (METADATA, b'{"ImageName":"x"}'), (RAMDISK, r1), (RAMDISK, r2)]
+    signed, _ = signed_sections(outdir, std)
+    os.unlink(os.path.join(outdir, "signer.pem"))
+    out = {
+        "v4": build(std),
+        "v4_signed": build(signed),
+        "v4_one_ramdisk": build(std[:4]),
+        "v3_arm64": build([(KERNEL, k), (CMDLINE, c), (RAMDISK, r1)], version=3, flags=1),
+        "v2_many": build([(KERNEL, k), (CMDLINE, b""), (RAMDISK, r1), (RAMDISK, b""),
+                          (RAMDISK, r2), (RAMDISK, r1)], version=2),
+        "bad_crc": bytearray(build(std)[:-1]) + b"\1",
+        "bad_no_ramdisk": build(std[:3]),
+    }
+    for name, eif in out.items():
+        with open(os.path.join(outdir, name), "wb") as f:
+            f.write(eif)
+
+
 def main():
+    if sys.argv[1] == "--seeds":
+        return seeds(sys.argv[2])
     outdir = sys.argv[1]
     os.makedirs(outdir, exist_ok=True)
     kernel = blob("kernel", 150_000)
