@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "attest/sb_attest_doc.h"
 #include "attest/sb_cbor.h"
 
 /* array [map {key: array [uint...]}] */
@@ -78,5 +79,65 @@ SB_RESULT sb_eif_sig_parse(struct sb_slice in, int err, struct sb_buf *cert, str
 	sb_buf_cleanup(&scratch_sig);
 out:
 	cbor_decref(&root);
+	return rc;
+}
+
+/* serde_cbor of PcrInfo {register_index: 0, register_value: Vec<u8>}: a map of two fields. */
+static SB_RESULT pcr_info_cbor(const uint8_t pcr0[SB_SHA384_LEN], struct sb_buf *out)
+{
+	static const uint8_t head[] = "\xa2\x6eregister_index\x00\x6eregister_value\x98\x30";
+	SB_GUARD(sb_buf_append(out, head, sizeof(head) - 1));
+	for (size_t i = 0; i < SB_SHA384_LEN; i++) {
+		if (pcr0[i] >= 24)
+			SB_GUARD(sb_buf_append_u8(out, 0x18)); /* uint8 follows */
+		SB_GUARD(sb_buf_append_u8(out, pcr0[i]));
+	}
+	return SB_OK_RESULT;
+}
+
+/* The four parts of an untagged COSE_Sign1 as the aws-nitro-enclaves-cose crate writes it. */
+static SB_RESULT cose_parts(const cbor_item_t *cose, int err, struct sb_slice *payload,
+                            struct sb_slice *sig)
+{
+	SB_ENSURE_MSG(cbor_isa_array(cose) && cbor_array_is_definite(cose) &&
+	                  cbor_array_size(cose) == 4,
+	              err, "PCR0 signature is not a COSE_Sign1 array of 4");
+	cbor_item_t **it = cbor_array_handle(cose);
+	struct sb_slice prot;
+	SB_GUARD(sb_cbor_bytes(it[0], 1, 64, err, &prot));
+	SB_ENSURE_MSG(sb_slice_eq(prot, sb_cose_protected_es384()), err,
+	              "PCR0 signature is not ES384 (protected header is not {1: -35})");
+	SB_ENSURE_MSG(cbor_isa_map(it[1]) && cbor_map_size(it[1]) == 0, err,
+	              "PCR0 signature has unprotected headers");
+	SB_GUARD(sb_cbor_bytes(it[2], 1, SB_EIF_SIG_FIELD_MAX, err, payload));
+	SB_GUARD(sb_cbor_bytes(it[3], SB_ES384_SIG_LEN, SB_ES384_SIG_LEN, err, sig));
+	return SB_OK_RESULT;
+}
+
+SB_RESULT sb_eif_sig_check(struct sb_slice cose, const struct sb_ecdsa_key *key,
+                           const uint8_t pcr0[SB_SHA384_LEN], int err)
+{
+	SB_ENSURE_REF(key);
+	SB_ENSURE_REF(pcr0);
+	cbor_item_t *root = NULL;
+	struct sb_buf want = SB_BUF_INIT(256), tbs = SB_BUF_INIT(SB_EIF_SIG_FIELD_MAX + 256);
+	struct sb_slice payload, sig;
+	bool valid = false;
+	SB_GUARD(sb_cbor_load(cose, 2, err, &root));
+	sb_result rc = cose_parts(root, err, &payload, &sig);
+	if (sb_ok(rc))
+		rc = pcr_info_cbor(pcr0, &want);
+	if (sb_ok(rc) && !sb_slice_eq(payload, sb_buf_slice(&want)))
+		rc = sb_error_recordf(err, SB_HERE, "the signed payload is not this image's PCR0");
+	if (sb_ok(rc))
+		rc = sb_cose_sig_structure(sb_cose_protected_es384(), payload, &tbs);
+	if (sb_ok(rc) && !sb_ok(sb_ecdsa_verify_es384(key, sb_buf_slice(&tbs), sig, &valid)))
+		rc = sb_error_recordf(err, SB_HERE, "signing key is not P-384 (ES384)");
+	if (sb_ok(rc) && !valid)
+		rc = sb_error_recordf(err, SB_HERE,
+		                      "PCR0 signature does not verify with the signing certificate");
+	cbor_decref(&root);
+	sb_buf_cleanup(&want);
+	sb_buf_cleanup(&tbs);
 	return rc;
 }

@@ -17,6 +17,8 @@
 #define SB_EIF_SIG_H
 
 #include "common/sb_buf.h"
+#include "crypto/sb_ecdsa.h"
+#include "crypto/sb_hash.h"
 
 #define SB_EIF_SIG_MAX_ENTRIES 16
 #define SB_EIF_SIG_FIELD_MAX   (16u << 10) /* one certificate or COSE_Sign1 */
@@ -29,5 +31,18 @@
  * Errors are `err` (the caller's layer code), with a detail saying why.
  */
 SB_RESULT sb_eif_sig_parse(struct sb_slice in, int err, struct sb_buf *cert, struct sb_buf *sig);
+/*
+ * Checks a PCR0 signature as nitro-cli's PcrSignatureChecker and
+ * describe-eif's "SignatureCheck" do: cose is an untagged COSE_Sign1
+ * [protected = {1: -35}, unprotected = {}, payload, signature (96 bytes)],
+ * the payload must be exactly serde_cbor of
+ *   PcrInfo {register_index: 0, register_value: pcr0 as an array of integers}
+ * and the ES384 signature over the RFC 9052 Sig_structure must verify with
+ * key (P-384). Malformed input is `err`; a well-formed signature over other
+ * bytes or by another key is `err` too, with a detail saying which.
+ * Borrows everything.
+ */
+SB_RESULT sb_eif_sig_check(struct sb_slice cose, const struct sb_ecdsa_key *key,
+                           const uint8_t pcr0[SB_SHA384_LEN], int err);
 
 #endif

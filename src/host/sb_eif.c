@@ -233,20 +233,33 @@ static SB_RESULT finish_pcr(struct sb_hash *h, uint8_t pcr[SB_SHA384_LEN])
 	return sb_sha384(SB_SLICE(both, sizeof(both)), pcr);
 }
 
-/* PCR8 = SHA384(zero48 || SHA384(DER of the first signature's PEM certificate)). */
+/*
+ * PCR8 = SHA384(zero48 || SHA384(DER of the first signature's PEM
+ * certificate)), after checking that entry's COSE_Sign1 signs this image's
+ * PCR0 with that certificate's key: nitro-cli refuses to run an EIF whose
+ * signature does not verify, so neither is it measured here.
+ */
 static SB_RESULT measure_signature(struct eif_parse *p)
 {
 	struct sb_buf pem = SB_BUF_INIT(SB_EIF_SIG_FIELD_MAX), cose = SB_BUF_INIT(SB_EIF_SIG_FIELD_MAX);
 	struct sb_x509 *cert = NULL;
+	struct sb_ecdsa_key *key = NULL;
 	sb_result rc = sb_eif_sig_parse(sb_buf_slice(&p->signature), SB_ERR_HOST_EIF_BAD_SIGNATURE,
 	                                &pem, &cose);
 	if (sb_ok(rc) && !sb_ok(sb_x509_from_pem(sb_buf_slice(&pem), &cert)))
 		rc = sb_error_recordf(SB_ERR_HOST_EIF_BAD_SIGNATURE, SB_HERE,
 		                      "signing certificate is not a PEM X.509 certificate");
+	if (sb_ok(rc) && !sb_ok(sb_x509_public_key(cert, &key)))
+		rc = sb_error_recordf(SB_ERR_HOST_EIF_BAD_SIGNATURE, SB_HERE,
+		                      "signing certificate has no EC public key");
+	if (sb_ok(rc))
+		rc = sb_eif_sig_check(sb_buf_slice(&cose), key, p->info->pcr0,
+		                      SB_ERR_HOST_EIF_BAD_SIGNATURE);
 	if (sb_ok(rc)) {
 		memset(p->info->pcr8, 0, sizeof(p->info->pcr8));
 		rc = sb_pcr_extend(p->info->pcr8, sb_x509_der(cert));
 	}
+	sb_ecdsa_key_free(key);
 	sb_x509_free(cert);
 	sb_buf_cleanup(&pem);
 	sb_buf_cleanup(&cose);
@@ -314,11 +327,10 @@ static SB_RESULT parse(struct eif_parse *p)
 	info->is_signed = p->count[SB_EIF_SECTION_SIGNATURE] > 0;
 	if (info->has_metadata)
 		SB_GUARD(check_metadata(p));
-	if (info->is_signed)
-		SB_GUARD(measure_signature(p));
 	SB_GUARD(finish_pcr(&p->image, info->pcr0));
 	SB_GUARD(finish_pcr(&p->boot, info->pcr1));
-	return finish_pcr(&p->app, info->pcr2);
+	SB_GUARD(finish_pcr(&p->app, info->pcr2));
+	return info->is_signed ? measure_signature(p) : SB_OK_RESULT;
 }
 
 static SB_RESULT measure_src(struct eif_src src, struct sb_eif_info *out)

@@ -17,7 +17,9 @@
 #include <cmocka.h>
 #include <zlib.h>
 
+#include "attest/sb_attest_doc.h"
 #include "attest/sb_eif_sig.h"
+#include "crypto/sb_x509.h"
 #include "common/sb_encoding.h"
 #include "common/sb_file.h"
 #include "host/sb_eif.h"
@@ -215,7 +217,7 @@ static void cbor_byte_array(struct sb_buf *b, struct sb_slice s)
 		cbor_head(b, 0, s.ptr[i]);
 }
 
-static void signature_section(struct sb_slice pem, struct sb_buf *out)
+static void signature_section(struct sb_slice pem, struct sb_slice cose, struct sb_buf *out)
 {
 	sb_buf_init(out, 1u << 20);
 	cbor_head(out, 4, 1);
@@ -223,15 +225,34 @@ static void signature_section(struct sb_slice pem, struct sb_buf *out)
 	cbor_text(out, "signing_certificate");
 	cbor_byte_array(out, pem);
 	cbor_text(out, "signature");
-	cbor_byte_array(out, SB_SLICE("\x84\x40\xa0\x40\x40", 5)); /* not checked by measure */
+	cbor_byte_array(out, cose);
 }
 
-static void test_signed(void **state)
+/* A COSE_Sign1 by key over serde_cbor(PcrInfo{0, pcr0}), as EifSigner makes it. */
+static void sign_pcr0(const struct sb_ecdsa_key *key, const uint8_t *pcr0, struct sb_buf *cose)
 {
-	(void)state;
-	struct sb_buf pem = SB_BUF_INIT(1u << 16), sig, eif;
-	T_OK(sb_file_read(SB_TEST_DATA "/nitro/aws-nitro-root-g1.pem", &pem));
-	signature_section(sb_buf_slice(&pem), &sig);
+	struct sb_buf payload = SB_BUF_INIT(256), tbs = SB_BUF_INIT(1024);
+	cbor_head(&payload, 5, 2);
+	cbor_text(&payload, "register_index");
+	cbor_head(&payload, 0, 0);
+	cbor_text(&payload, "register_value");
+	cbor_byte_array(&payload, SB_SLICE(pcr0, SB_SHA384_LEN));
+	T_OK(sb_cose_sig_structure(sb_cose_protected_es384(), sb_buf_slice(&payload), &tbs));
+	uint8_t sig[SB_ES384_SIG_LEN];
+	T_OK(sb_ecdsa_sign_es384(key, sb_buf_slice(&tbs), sig));
+	sb_buf_init(cose, 4096);
+	T_OK(sb_cose_sign1_encode(sb_buf_slice(&payload), sig, cose));
+	sb_buf_cleanup(&payload);
+	sb_buf_cleanup(&tbs);
+}
+
+/* The standard sections plus a signature section; pcr0 is what gets signed. */
+static void build_signed(const struct sb_ecdsa_key *key, struct sb_slice pem, const uint8_t *pcr0,
+                         struct sb_buf *eif)
+{
+	struct sb_buf cose, sig;
+	sign_pcr0(key, pcr0, &cose);
+	signature_section(pem, sb_buf_slice(&cose), &sig);
 	struct section s[] = {
 	    SEC(SB_EIF_SECTION_KERNEL, kernel),
 	    SEC(SB_EIF_SECTION_CMDLINE, "console=ttyS0"),
@@ -241,7 +262,30 @@ static void test_signed(void **state)
 	    SEC(SB_EIF_SECTION_RAMDISK, "app-two"),
 	    {.type = SB_EIF_SECTION_SIGNATURE, .data = sb_buf_slice(&sig)},
 	};
-	build(s, 7, 4, &eif);
+	build(s, 7, 4, eif);
+	sb_buf_cleanup(&cose);
+	sb_buf_cleanup(&sig);
+}
+
+static void test_signed(void **state)
+{
+	(void)state;
+	struct sb_ecdsa_key *key = NULL, *other = NULL;
+	struct sb_x509 *cert = NULL;
+	struct sb_buf pem = SB_BUF_INIT(1u << 16), eif;
+	struct sb_x509_spec spec = {.common_name = "eif signer", .serial = 7, .not_before = 0,
+	                            .not_after = 4102444800, .is_ca = false, .path_len = -1};
+	T_OK(sb_ecdsa_key_generate(SB_EC_CURVE_P384, &key));
+	T_OK(sb_ecdsa_key_generate(SB_EC_CURVE_P384, &other));
+	T_OK(sb_x509_create(&spec, key, NULL, key, &cert));
+	T_OK(sb_x509_to_pem(cert, &pem));
+	uint8_t pcr0[SB_SHA384_LEN];
+	struct sb_buf hex = SB_BUF_INIT(64);
+	T_OK(sb_hex_decode(sb_slice_str(kat_pcr0), &hex));
+	memcpy(pcr0, hex.data, SB_SHA384_LEN);
+	sb_buf_cleanup(&hex);
+
+	build_signed(key, sb_buf_slice(&pem), pcr0, &eif);
 	struct sb_eif_info info;
 	T_OK(sb_eif_measure_slice(sb_buf_slice(&eif), &info));
 	assert_true(info.is_signed);
@@ -249,12 +293,49 @@ static void test_signed(void **state)
 	assert_hex(info.pcr0, kat_pcr0);
 	assert_hex(info.pcr1, kat_pcr1);
 	assert_hex(info.pcr2, kat_pcr2);
-	assert_hex(info.pcr8, kat_pcr8);
-	/* The section parser alone: first entry's bytes, exactly. */
+	uint8_t pcr8[SB_SHA384_LEN] = {0};
+	T_OK(sb_pcr_extend(pcr8, sb_x509_der(cert)));
+	assert_memory_equal(info.pcr8, pcr8, SB_SHA384_LEN);
+	sb_buf_cleanup(&eif);
+
+	/* A signature over another PCR0, or by another key, is refused. */
+	uint8_t wrong[SB_SHA384_LEN];
+	memcpy(wrong, pcr0, sizeof(wrong));
+	wrong[47] ^= 1;
+	build_signed(key, sb_buf_slice(&pem), wrong, &eif);
+	assert_false(sb_ok(sb_eif_measure_slice(sb_buf_slice(&eif), &info)));
+	assert_int_equal(sb_error_code(), SB_ERR_HOST_EIF_BAD_SIGNATURE);
+	assert_non_null(strstr(sb_error_detail(), "not this image's PCR0"));
+	sb_buf_cleanup(&eif);
+	build_signed(other, sb_buf_slice(&pem), pcr0, &eif);
+	assert_false(sb_ok(sb_eif_measure_slice(sb_buf_slice(&eif), &info)));
+	assert_int_equal(sb_error_code(), SB_ERR_HOST_EIF_BAD_SIGNATURE);
+	assert_non_null(strstr(sb_error_detail(), "does not verify"));
+	sb_buf_cleanup(&eif);
+
+	sb_x509_free(cert);
+	sb_ecdsa_key_free(key);
+	sb_ecdsa_key_free(other);
+	sb_buf_cleanup(&pem);
+}
+
+/* The section parser alone, and PCR8 of a known certificate (computed with hashlib). */
+static void test_signature_section(void **state)
+{
+	(void)state;
+	struct sb_buf pem = SB_BUF_INIT(1u << 16), sig;
+	T_OK(sb_file_read(SB_TEST_DATA "/nitro/aws-nitro-root-g1.pem", &pem));
+	signature_section(sb_buf_slice(&pem), SB_SLICE("\x84\x40\xa0\x40\x40", 5), &sig);
 	struct sb_buf cert = SB_BUF_INIT(SB_EIF_SIG_FIELD_MAX), cose = SB_BUF_INIT(64);
 	T_OK(sb_eif_sig_parse(sb_buf_slice(&sig), SB_ERR_HOST_EIF_BAD_SIGNATURE, &cert, &cose));
 	assert_true(sb_slice_eq(sb_buf_slice(&cert), sb_buf_slice(&pem)));
 	assert_int_equal(cose.len, 5);
+	struct sb_x509 *x = NULL;
+	T_OK(sb_x509_from_pem(sb_buf_slice(&cert), &x));
+	uint8_t pcr8[SB_SHA384_LEN] = {0};
+	T_OK(sb_pcr_extend(pcr8, sb_x509_der(x)));
+	assert_hex(pcr8, kat_pcr8);
+	sb_x509_free(x);
 	/* Trailing bytes after the array are refused. */
 	T_OK(sb_buf_append_u8(&sig, 0));
 	sb_buf_reset(&cert);
@@ -266,7 +347,6 @@ static void test_signed(void **state)
 	sb_buf_cleanup(&cose);
 	sb_buf_cleanup(&pem);
 	sb_buf_cleanup(&sig);
-	sb_buf_cleanup(&eif);
 }
 
 /* One malformed EIF: a mutation of the standard one, and what it must be refused with. */
@@ -514,6 +594,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_known_answer, setup),
 	    cmocka_unit_test_setup(test_json_shape, setup),
 	    cmocka_unit_test_setup(test_signed, setup),
+	    cmocka_unit_test_setup(test_signature_section, setup),
 	    cmocka_unit_test_setup(test_malformed, setup),
 	    cmocka_unit_test_setup(test_no_ramdisk, setup),
 	    cmocka_unit_test_setup(test_header_bit_flips, setup),

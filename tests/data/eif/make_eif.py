@@ -123,8 +123,9 @@ METADATA_JSON = json.dumps({
     "DockerInfo": {}, "CustomMetadata": {}}).encode()
 
 
-def signed_sections(outdir, base):
-    """base sections plus a signature section over their PCR0, with a fresh test certificate."""
+def signed_sections(outdir, base, signed_pcr0=None, forge=False):
+    """base sections plus a signature section over their PCR0 (or signed_pcr0), with a fresh
+    test certificate; forge flips a bit of the ECDSA signature."""
     import datetime
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -144,11 +145,15 @@ def signed_sections(outdir, base):
     with open(os.path.join(outdir, "signer.pem"), "wb") as f:
         f.write(pem)
     measured = b"".join(d for t, d, *_ in base if t in (KERNEL, CMDLINE, RAMDISK))
-    payload = cbor({"register_index": 0, "register_value": serde_bytes(pcr(measured))})
+    payload = cbor({"register_index": 0,
+                    "register_value": serde_bytes(signed_pcr0 or pcr(measured))})
     protected = cbor({1: -35})  # alg: ES384
     to_sign = cbor(["Signature1", protected, b"", payload])
     r, s = decode_dss_signature(key.sign(to_sign, ec.ECDSA(hashes.SHA384())))
-    cose = cbor([protected, {}, payload, r.to_bytes(48, "big") + s.to_bytes(48, "big")])
+    rs = bytearray(r.to_bytes(48, "big") + s.to_bytes(48, "big"))
+    if forge:
+        rs[50] ^= 1
+    cose = cbor([protected, {}, payload, bytes(rs)])
     sig = cbor([{"signing_certificate": serde_bytes(pem), "signature": serde_bytes(cose)}])
     return base + [(SIGNATURE, sig)], pem
 
@@ -202,7 +207,7 @@ def main():
                                       (RAMDISK, app)], version=3), "ok")
     put("good_v2", build([(KERNEL, kernel), (CMDLINE, b""), (RAMDISK, init), (RAMDISK, app)],
                          version=2), "ok")
-    signed, _ = signed_sections(outdir, std)
+    signed, signer = signed_sections(outdir, std)
     put("good_v4_signed", build(signed), "ok")
 
     # --- malformed: each must fail with the named reason ---
@@ -275,7 +280,13 @@ def main():
         "signature": serde_bytes(b"\x84")}]))]), "not a PEM X.509 certificate")
     put("bad_signature_empty_list", build(std + [(SIGNATURE, cbor([]))]), "signatures")
     put("bad_two_signatures", build(signed + [signed[-1]]), "second signature")
+    other, _ = signed_sections(outdir, std, signed_pcr0=b"\1" * 48)
+    put("bad_signature_other_pcr0", build(other), "not this image's PCR0")
+    forged, _ = signed_sections(outdir, std, forge=True)
+    put("bad_signature_forged", build(forged), "does not verify")
 
+    with open(os.path.join(outdir, "signer.pem"), "wb") as f:
+        f.write(signer)  # the good signed case's certificate, for the PCR8 check
     with open(os.path.join(outdir, "cases.tsv"), "w") as f:
         for name, expect in cases:
             f.write("%s\t%s\n" % (name, expect))
