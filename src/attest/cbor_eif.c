@@ -13,8 +13,7 @@
 #define EIF_SIG_DEPTH 3
 
 /* An array of 1..SB_EIF_SIG_FIELD_MAX integers 0..255, appended to out. */
-static SB_RESULT byte_array(const cbor_item_t *item, const char *name, int err,
-                            struct sb_buf *out)
+static SB_RESULT byte_array(const cbor_item_t *item, const char *name, int err, struct sb_buf *out)
 {
 	SB_ENSURE_MSG(cbor_isa_array(item) && cbor_array_is_definite(item), err,
 	              "%s is not an array of bytes", name);
@@ -134,8 +133,8 @@ SB_RESULT sb_eif_sig_check(struct sb_slice cose, const struct sb_ecdsa_key *key,
 	if (sb_ok(rc) && !sb_ok(sb_ecdsa_verify_es384(key, sb_buf_slice(&tbs), sig, &valid)))
 		rc = sb_error_recordf(err, SB_HERE, "signing key is not P-384 (ES384)");
 	if (sb_ok(rc) && !valid)
-		rc = sb_error_recordf(err, SB_HERE,
-		                      "PCR0 signature does not verify with the signing certificate");
+		rc = sb_error_recordf(
+		    err, SB_HERE, "PCR0 signature does not verify with the signing certificate");
 	cbor_decref(&root);
 	sb_buf_cleanup(&want);
 	sb_buf_cleanup(&tbs);

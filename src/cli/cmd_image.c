@@ -116,10 +116,10 @@ static SB_RESULT image_format(const char *path, enum image_format *out)
 		*out = FORMAT_EIF;
 		return SB_OK_RESULT;
 	}
-	SB_ENSURE_MSG(got.len == sizeof(head) &&
-	                  memcmp(head, SB_IMAGE_MAGIC, sizeof(SB_IMAGE_MAGIC)) == 0,
-	              SB_ERR_ATTEST_BAD_IMAGE,
-	              "%s: neither an AWS EIF ('.eif') nor a sealbid local image ('SBIMAGE')", path);
+	SB_ENSURE_MSG(
+	    got.len == sizeof(head) && memcmp(head, SB_IMAGE_MAGIC, sizeof(SB_IMAGE_MAGIC)) == 0,
+	    SB_ERR_ATTEST_BAD_IMAGE,
+	    "%s: neither an AWS EIF ('.eif') nor a sealbid local image ('SBIMAGE')", path);
 	*out = FORMAT_LOCAL;
 	return SB_OK_RESULT;
 }

@@ -69,8 +69,8 @@ struct eif_parse {
 	uint8_t chunk[EIF_CHUNK];
 };
 
-static const char *const section_names[] = {"invalid", "kernel", "cmdline", "ramdisk",
-                                            "signature", "metadata"};
+static const char *const section_names[] = {"invalid", "kernel",    "cmdline",
+                                            "ramdisk", "signature", "metadata"};
 
 static SB_RESULT read_header(struct sb_slice raw, struct eif_header *h)
 {
@@ -119,8 +119,8 @@ static SB_RESULT check_header(const struct eif_header *h)
 	              "reserved header fields are not zero");
 	/* kernel, cmdline and at least one ramdisk */
 	SB_ENSURE_MSG(h->num_sections >= 3 && h->num_sections <= SB_EIF_MAX_SECTIONS,
-	              SB_ERR_HOST_EIF_BAD_HEADER, "%u sections (3 to %d allowed)",
-	              h->num_sections, SB_EIF_MAX_SECTIONS);
+	              SB_ERR_HOST_EIF_BAD_HEADER, "%u sections (3 to %d allowed)", h->num_sections,
+	              SB_EIF_MAX_SECTIONS);
 	for (size_t i = h->num_sections; i < SB_EIF_MAX_SECTIONS; i++)
 		SB_ENSURE_MSG(h->offsets[i] == 0 && h->sizes[i] == 0, SB_ERR_HOST_EIF_BAD_HEADER,
 		              "section table entry %zu is past num_sections but not zero", i);
@@ -138,7 +138,8 @@ static SB_RESULT consume(struct eif_parse *p, uint16_t type, struct sb_slice dat
 		return sb_hash_update(&p->boot, data);
 	case SB_EIF_SECTION_RAMDISK:
 		SB_GUARD(sb_hash_update(&p->image, data));
-		/* "The first ramdisk is provided by amazon and it contains the code to bootstrap" */
+		/* "The first ramdisk is provided by amazon and it contains the code to bootstrap"
+		 */
 		return sb_hash_update(p->count[SB_EIF_SECTION_RAMDISK] == 1 ? &p->boot : &p->app,
 		                      data);
 	case SB_EIF_SECTION_SIGNATURE:
@@ -188,8 +189,8 @@ static SB_RESULT read_section(struct eif_parse *p, const struct eif_header *h, u
 	              "section %u at offset %llu overlaps what precedes it (ends at %llu)", i,
 	              (unsigned long long)off, (unsigned long long)*pos);
 	SB_ENSURE_MSG(off == *pos, SB_ERR_HOST_EIF_BAD_LAYOUT,
-	              "%llu unaccounted bytes before section %u",
-	              (unsigned long long)(off - *pos), i);
+	              "%llu unaccounted bytes before section %u", (unsigned long long)(off - *pos),
+	              i);
 	SB_ENSURE_MSG(file - off >= SB_EIF_SECTION_HDR, SB_ERR_HOST_EIF_TRUNCATED,
 	              "section %u header at offset %llu is past the end of the file", i,
 	              (unsigned long long)off);
@@ -241,7 +242,8 @@ static SB_RESULT finish_pcr(struct sb_hash *h, uint8_t pcr[SB_SHA384_LEN])
  */
 static SB_RESULT measure_signature(struct eif_parse *p)
 {
-	struct sb_buf pem = SB_BUF_INIT(SB_EIF_SIG_FIELD_MAX), cose = SB_BUF_INIT(SB_EIF_SIG_FIELD_MAX);
+	struct sb_buf pem = SB_BUF_INIT(SB_EIF_SIG_FIELD_MAX),
+	              cose = SB_BUF_INIT(SB_EIF_SIG_FIELD_MAX);
 	struct sb_x509 *cert = NULL;
 	struct sb_ecdsa_key *key = NULL;
 	sb_result rc = sb_eif_sig_parse(sb_buf_slice(&p->signature), SB_ERR_HOST_EIF_BAD_SIGNATURE,
@@ -294,8 +296,8 @@ static SB_RESULT parse(struct eif_parse *p)
 	struct sb_eif_info *info = p->info;
 	uint8_t raw[SB_EIF_HEADER_LEN];
 	struct eif_header h;
-	SB_ENSURE_MSG(p->src.size >= SB_EIF_MAGIC_LEN, SB_ERR_HOST_EIF_TRUNCATED,
-	              "%llu bytes", (unsigned long long)p->src.size);
+	SB_ENSURE_MSG(p->src.size >= SB_EIF_MAGIC_LEN, SB_ERR_HOST_EIF_TRUNCATED, "%llu bytes",
+	              (unsigned long long)p->src.size);
 	SB_GUARD(src_read(&p->src, 0, raw, SB_EIF_MAGIC_LEN));
 	SB_ENSURE_MSG(sb_eif_has_magic(SB_SLICE(raw, SB_EIF_MAGIC_LEN)), SB_ERR_HOST_EIF_BAD_HEADER,
 	              "no '.eif' magic");
@@ -363,16 +365,17 @@ static SB_RESULT measure_src(struct eif_src src, struct sb_eif_info *out)
 
 bool sb_eif_has_magic(struct sb_slice head)
 {
-	return head.len >= SB_EIF_MAGIC_LEN && memcmp(head.ptr, SB_EIF_MAGIC, SB_EIF_MAGIC_LEN) == 0;
+	return head.len >= SB_EIF_MAGIC_LEN &&
+	       memcmp(head.ptr, SB_EIF_MAGIC, SB_EIF_MAGIC_LEN) == 0;
 }
 
 SB_RESULT sb_eif_measure_slice(struct sb_slice in, struct sb_eif_info *out)
 {
 	SB_ENSURE(in.ptr != NULL || in.len == 0, SB_ERR_NULL);
 	static const uint8_t empty[1];
-	return measure_src((struct eif_src){.mem = in.ptr != NULL ? in.ptr : empty, .fd = -1,
-	                                    .size = in.len},
-	                   out);
+	return measure_src(
+	    (struct eif_src){.mem = in.ptr != NULL ? in.ptr : empty, .fd = -1, .size = in.len},
+	    out);
 }
 
 SB_RESULT sb_eif_measure_fd(int fd, uint64_t size, struct sb_eif_info *out)

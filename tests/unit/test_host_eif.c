@@ -19,9 +19,9 @@
 
 #include "attest/sb_attest_doc.h"
 #include "attest/sb_eif_sig.h"
-#include "crypto/sb_x509.h"
 #include "common/sb_encoding.h"
 #include "common/sb_file.h"
+#include "crypto/sb_x509.h"
 #include "host/sb_eif.h"
 #include "host/sb_measure.h"
 
@@ -273,8 +273,12 @@ static void test_signed(void **state)
 	struct sb_ecdsa_key *key = NULL, *other = NULL;
 	struct sb_x509 *cert = NULL;
 	struct sb_buf pem = SB_BUF_INIT(1u << 16), eif;
-	struct sb_x509_spec spec = {.common_name = "eif signer", .serial = 7, .not_before = 0,
-	                            .not_after = 4102444800, .is_ca = false, .path_len = -1};
+	struct sb_x509_spec spec = {.common_name = "eif signer",
+	                            .serial = 7,
+	                            .not_before = 0,
+	                            .not_after = 4102444800,
+	                            .is_ca = false,
+	                            .path_len = -1};
 	T_OK(sb_ecdsa_key_generate(SB_EC_CURVE_P384, &key));
 	T_OK(sb_ecdsa_key_generate(SB_EC_CURVE_P384, &other));
 	T_OK(sb_x509_create(&spec, key, NULL, key, &cert));
@@ -570,7 +574,8 @@ static void test_header_bit_flips(void **state)
 	T_OK(sb_eif_measure_slice(sb_buf_slice(&eif), &good));
 	for (size_t i = 0; i < SB_EIF_HEADER_LEN; i++) {
 		eif.data[i] ^= 0x10;
-		/* A flip of a CRC byte is caught by the CRC; anything else is caught even with a fixed CRC. */
+		/* A flip of a CRC byte is caught by the CRC; anything else is caught even with a
+		 * fixed CRC. */
 		if (i < OFF_CRC)
 			fix_crc(&eif);
 		sb_result rc = sb_eif_measure_slice(sb_buf_slice(&eif), &info);
