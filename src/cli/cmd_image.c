@@ -1,10 +1,15 @@
-/* sealbid image: build a local enclave image, or print its PCRs as nitro-cli does. */
+/*
+ * sealbid image: build a local enclave image, or print the PCRs of a local
+ * image or of an AWS EIF (the latter exactly as nitro-cli describe-eif does).
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/sb_file.h"
+#include "host/sb_eif.h"
 #include "host/sb_measure.h"
 
 static const char usage_text[] =
@@ -95,10 +100,56 @@ static int cmd_build(int argc, char **argv)
 	return build(enclave, config, out);
 }
 
+enum image_format { FORMAT_EIF, FORMAT_LOCAL };
+
+/* Which format path holds, from its magic; neither is an error. */
+static SB_RESULT image_format(const char *path, enum image_format *out)
+{
+	int fd = -1;
+	uint64_t size = 0;
+	uint8_t head[sizeof(SB_IMAGE_MAGIC)] = {0};
+	SB_GUARD(sb_file_open_regular(path, &fd, &size));
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	struct sb_slice got = SB_SLICE(head, n > 0 ? (size_t)n : 0);
+	if (sb_eif_has_magic(got)) {
+		*out = FORMAT_EIF;
+		return SB_OK_RESULT;
+	}
+	SB_ENSURE_MSG(
+	    got.len == sizeof(head) && memcmp(head, SB_IMAGE_MAGIC, sizeof(SB_IMAGE_MAGIC)) == 0,
+	    SB_ERR_ATTEST_BAD_IMAGE,
+	    "%s: neither an AWS EIF ('.eif') nor a sealbid local image ('SBIMAGE')", path);
+	*out = FORMAT_LOCAL;
+	return SB_OK_RESULT;
+}
+
+static int measure_eif(const char *path)
+{
+	struct sb_eif_info info;
+	struct sb_buf json = SB_BUF_INIT(1024);
+	int status = SB_EXIT_OK;
+	if (!sb_ok(sb_eif_measure_file(path, &info))) {
+		sb_error_context("%s", path);
+		status = sb_cli_fail("image measure");
+	} else if (sb_ok(sb_eif_json(&info, &json))) {
+		fputs(sb_buf_cstr(&json), stdout);
+	} else {
+		status = sb_cli_fail("image measure");
+	}
+	sb_buf_cleanup(&json);
+	return status;
+}
+
 static int cmd_measure(int argc, char **argv)
 {
 	if (argc != 2 || argv[1][0] == '-')
-		return sb_cli_usage_error("image measure", "exactly one IMAGE file is required");
+		return sb_cli_usage_error("image measure", "exactly one FILE is required");
+	enum image_format format = FORMAT_LOCAL;
+	if (!sb_ok(image_format(argv[1], &format)))
+		return sb_cli_fail("image measure");
+	if (format == FORMAT_EIF)
+		return measure_eif(argv[1]);
 	struct sb_buf img = SB_BUF_INIT(SB_IMAGE_MAX);
 	struct sb_measurement m;
 	int status;

@@ -1,7 +1,8 @@
 /*
  * Local enclave images and their PCRs (format and rules in sb_measure.h and
- * docs/FORMATS.md). nitro-cli measures an EIF the same way: each PCR is
- * SHA384(zero48 || SHA384(everything it covers)).
+ * docs/FORMATS.md). The extend rule is Nitro's: each PCR is
+ * SHA384(zero48 || SHA384(everything it covers)); what each covers is this
+ * format's own (AWS EIFs: host/sb_eif.c).
  */
 #include "host/sb_measure.h"
 
@@ -157,15 +158,26 @@ static SB_RESULT append_pcr(struct sb_buf *out, const char *name, const uint8_t 
 	return sb_buf_append_str(out, last ? "\"\n" : "\",\n");
 }
 
+SB_RESULT sb_pcrs_json(const uint8_t *pcr0, const uint8_t *pcr1, const uint8_t *pcr2,
+                       const uint8_t *pcr8, struct sb_buf *out)
+{
+	SB_ENSURE_REF(pcr0);
+	SB_ENSURE_REF(pcr1);
+	SB_ENSURE_REF(pcr2);
+	SB_ENSURE_REF(out);
+	/* nitro-cli build-enclave / describe-eif print exactly this shape (keys sorted). */
+	SB_GUARD(sb_buf_append_str(out, "{\n  \"Measurements\": {\n"
+	                                "    \"HashAlgorithm\": \"Sha384 { ... }\",\n"));
+	SB_GUARD(append_pcr(out, "PCR0", pcr0, false));
+	SB_GUARD(append_pcr(out, "PCR1", pcr1, false));
+	SB_GUARD(append_pcr(out, "PCR2", pcr2, pcr8 == NULL));
+	if (pcr8 != NULL)
+		SB_GUARD(append_pcr(out, "PCR8", pcr8, true));
+	return sb_buf_append_str(out, "  }\n}\n");
+}
+
 SB_RESULT sb_measurement_json(const struct sb_measurement *m, struct sb_buf *out)
 {
 	SB_ENSURE_REF(m);
-	SB_ENSURE_REF(out);
-	/* nitro-cli build-enclave / describe-eif print exactly this shape. */
-	SB_GUARD(sb_buf_append_str(out, "{\n  \"Measurements\": {\n"
-	                                "    \"HashAlgorithm\": \"Sha384 { ... }\",\n"));
-	SB_GUARD(append_pcr(out, "PCR0", m->pcr0, false));
-	SB_GUARD(append_pcr(out, "PCR1", m->pcr1, false));
-	SB_GUARD(append_pcr(out, "PCR2", m->pcr2, true));
-	return sb_buf_append_str(out, "  }\n}\n");
+	return sb_pcrs_json(m->pcr0, m->pcr1, m->pcr2, NULL, out);
 }

@@ -12,10 +12,12 @@
  *     5 CONFIG        the enclave configuration file (may be empty)
  *   nothing after the last section.
  *
- * PCRs, as nitro-cli does it (each register starts at 48 zero bytes and is
- * extended once with the SHA-384 of what it covers: SHA384(zero48 || H)),
- * where a section's "record" is its type|flags|length header followed by its
- * bytes (so moving bytes between sections changes the measurement):
+ * This is sealbid's own format, not an AWS EIF (EIFs are read by
+ * host/sb_eif.h). Its PCRs use the Nitro extend rule (each register starts
+ * at 48 zero bytes and is extended once with the SHA-384 of what it
+ * covers: SHA384(zero48 || H)), but what they cover is this format's own
+ * choice: a section's "record" is its type|flags|length header followed by
+ * its bytes (so moving bytes between sections changes the measurement):
  *   PCR0 = over the records of all five sections, in order (the whole image)
  *   PCR1 = over KERNEL, CMDLINE, BOOT_RAMDISK records (kernel + boot ramdisk)
  *   PCR2 = over APP, CONFIG records (the user application)
@@ -69,5 +71,11 @@ SB_RESULT sb_image_measure(struct sb_slice in, struct sb_measurement *out);
  * {"Measurements":{"HashAlgorithm":"Sha384 { ... }","PCR0":"<hex>","PCR1":"<hex>","PCR2":"<hex>"}}
  */
 SB_RESULT sb_measurement_json(const struct sb_measurement *m, struct sb_buf *out);
+/*
+ * The same shape for any PCR set (borrowed, 48 bytes each); pcr8 NULL
+ * leaves PCR8 out, as describe-eif does for an unsigned EIF.
+ */
+SB_RESULT sb_pcrs_json(const uint8_t *pcr0, const uint8_t *pcr1, const uint8_t *pcr2,
+                       const uint8_t *pcr8, struct sb_buf *out);
 
 #endif
