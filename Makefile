@@ -10,6 +10,7 @@
 #   make bench      benchmarks (ratios against this machine's limits)
 #   make fuzz       libFuzzer targets with clang (build-fuzz/)
 #   make fuzz-campaign  every target for FUZZ_CAMPAIGN_SECS (600) s, two at a time
+#   make enclave-static the enclave image's root file system, reproducibly (build-static/)
 
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECS ?= 10
@@ -78,4 +79,11 @@ format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-static
+
+# The enclave image's root file system: static curl/OpenSSL/jansson,
+# rootfs.tar, rootfs-manifest.txt and SHA256SUMS in build-static/
+# (docs/DEPLOY.md "Building the enclave image and checking its PCRs").
+.PHONY: enclave-static
+enclave-static: deps
+	@JOBS=$(JOBS) bash scripts/build-enclave-static.sh build-static

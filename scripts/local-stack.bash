@@ -99,8 +99,9 @@ ls_start_proxy() {
 }
 
 # ls_build_image OUT [ENCLAVE_BINARY]: the enclave image; KMS through the proxy.
+# SB_ENCLAVE_BIN overrides the default binary (the static build, make enclave-static).
 ls_build_image() {
-  local bin=${2:-$SB_BIN/sealbid-enclave}
+  local bin=${2:-${SB_ENCLAVE_BIN:-$SB_BIN/sealbid-enclave}}
   printf -- '--port\n5005\n--kms-endpoint\nhttp://kms.%s.sealbid.local\n' "$LS_REGION" >"$LS_DIR/enclave.conf"
   "$SB_BIN/sealbid" image build --enclave "$bin" --config "$LS_DIR/enclave.conf" -o "$1" >/dev/null
 }
