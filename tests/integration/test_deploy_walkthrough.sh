@@ -160,8 +160,13 @@ s3has $OUT_BUCKET auction-1/output.csv &&
 # ---- 6. Production policies: sealbid policy (buyer 1), template (buyer 2) --
 "$SB" policy --role-arn "$ROLE_ARN" --owner "arn:aws:iam::$LS_ACCOUNT:user/buyer1" --pcrs "$D/pcrs.json" \
 	--require-job >"$D/key-policy1.json"
+# The local stack has one account, so the template's owner (the buyer
+# account's root) would take in the operator's role too: name buyer 2 itself,
+# as a buyer with its own account gets from arn:aws:iam::<account>:root.
 "$R" "$SB_SRC/deploy/policies/buyer-key-policy.json" BUYER_ACCOUNT=$LS_ACCOUNT OPERATOR_ROLE_ARN=$ROLE_ARN \
-	PCR0="$PCR0" PCR1="$PCR1" PCR2="$PCR2" >"$D/key-policy2.json"
+	PCR0="$PCR0" PCR1="$PCR1" PCR2="$PCR2" |
+	jq --arg o "arn:aws:iam::$LS_ACCOUNT:user/buyer2" '(.Statement[] | select(.Sid == "KeyOwnerAdministers")
+		| .Principal.AWS) = $o' >"$D/key-policy2.json"
 if "$SB" policy --help 2>&1 | grep -q 'policy check'; then
 	for b in 1 2; do
 		"$SB" policy check "$D/key-policy$b.json" --pcrs "$D/pcrs.json" >"$D/lint.out" 2>&1 &&
