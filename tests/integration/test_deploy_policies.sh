@@ -64,7 +64,11 @@ render "$P/buyer-key-policy-job.json" BUYER_ACCOUNT=$B1 OPERATOR_ROLE_ARN=$OPROL
 # Cross-account statements: the three non-owner statements of the key policy.
 render "$P/buyer-key-cross-account-statements.json" OPERATOR_ROLE_ARN=$OPROLE \
 	PCR0="$PCR0" PCR1="$PCR1" PCR2="$PCR2" >"$TMP/xacct.json" || fail "render cross-account statements"
-[ "$(jq -S . "$TMP/xacct.json")" = "$(jq -S '.Statement[1:]' "$TMP/key-sb.json")" ] ||
+# Its Denies also cover kms:ReEncryptFrom: an existing policy's owner
+# statement (AWS's default grants kms:* to the account) would otherwise let
+# ReEncrypt move a bid to a key without attestation conditions.
+[ "$(jq -S . "$TMP/xacct.json")" = "$(jq -S '.Statement[1:] |
+	(.[] | select(.Effect == "Deny") | .Action) = ["kms:Decrypt", "kms:ReEncryptFrom"]' "$TMP/key-sb.json")" ] ||
 	fail "cross-account statements differ from the policy's"
 # ... and merged into a default key policy they give the same decisions.
 jq --slurpfile s "$TMP/xacct.json" '.Statement += $s[0]' >"$TMP/merged.json" <<DEF
