@@ -93,7 +93,10 @@ manifest() { # FILE JOB_ID INPUT_NAME OUTPUT_NAME BUYER2_FORMAT BUYER2_EXT
 J
 }
 manifest "$D/job.json" auction-1 auction-1 output sealed sealed
-manifest "$D/rehearsal.json" auction-1-rehearsal rehearsal rehearsal kms-csv csv
+# The rehearsal manifest exactly as deploy/README.md derives it.
+jq '.job_id = "auction-1-rehearsal"
+    | .parties[] |= (.input |= sub("/bids/[^/]*$"; "/bids/rehearsal.csv") | .format = "kms-csv")
+    | .output |= sub("/output\\.csv$"; "/rehearsal.csv")' "$D/job.json" >"$D/rehearsal.json"
 HASH=$("$SB" manifest hash "$D/job.json")
 RHASH=$("$SB" manifest hash "$D/rehearsal.json")
 "$SB" manifest show "$D/job.json" | grep -q "party Buyer1: format kms-csv, binding job, key $A1" &&
