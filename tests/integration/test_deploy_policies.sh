@@ -64,7 +64,11 @@ render "$P/buyer-key-policy-job.json" BUYER_ACCOUNT=$B1 OPERATOR_ROLE_ARN=$OPROL
 # Cross-account statements: the three non-owner statements of the key policy.
 render "$P/buyer-key-cross-account-statements.json" OPERATOR_ROLE_ARN=$OPROLE \
 	PCR0="$PCR0" PCR1="$PCR1" PCR2="$PCR2" >"$TMP/xacct.json" || fail "render cross-account statements"
-[ "$(jq -S . "$TMP/xacct.json")" = "$(jq -S '.Statement[1:]' "$TMP/key-sb.json")" ] ||
+# Its Denies also cover kms:ReEncryptFrom: an existing policy's owner
+# statement (AWS's default grants kms:* to the account) would otherwise let
+# ReEncrypt move a bid to a key without attestation conditions.
+[ "$(jq -S . "$TMP/xacct.json")" = "$(jq -S '.Statement[1:] |
+	(.[] | select(.Effect == "Deny") | .Action) = ["kms:Decrypt", "kms:ReEncryptFrom"]' "$TMP/key-sb.json")" ] ||
 	fail "cross-account statements differ from the policy's"
 # ... and merged into a default key policy they give the same decisions.
 jq --slurpfile s "$TMP/xacct.json" '.Statement += $s[0]' >"$TMP/merged.json" <<DEF
@@ -124,10 +128,19 @@ refuse "not a policy" 'not a policy document' "$TMP/old.json"
 
 # The linter, where this build has it, passes the rendered key policies.
 if "$SB" policy --help 2>&1 | grep -q 'policy check'; then
-	for f in key keyjob; do
-		"$SB" policy check "$TMP/$f.json" --pcrs "$TMP/pcrs.json" >"$TMP/lint.out" 2>&1 ||
-			fail "sealbid policy check $f: $(cat "$TMP/lint.out")"
-	done
+	"$SB" policy check "$TMP/key.json" --pcrs "$TMP/pcrs.json" >"$TMP/lint.out" 2>&1 ||
+		fail "sealbid policy check buyer-key-policy: $(cat "$TMP/lint.out")"
+	"$SB" policy check "$TMP/keyjob.json" --pcrs "$TMP/pcrs.json" --manifest "$TMP/job.json" \
+		>"$TMP/lint.out" 2>&1 || fail "sealbid policy check buyer-key-policy-job: $(cat "$TMP/lint.out")"
+	# The merged cross-account policy too: its owner statement is AWS's default.
+	"$SB" policy check "$TMP/merged.json" --pcrs "$TMP/pcrs.json" >"$TMP/lint.out" 2>&1 ||
+		fail "sealbid policy check merged cross-account policy: $(cat "$TMP/lint.out")"
+	# And the linter is not blind: the zero pin of a rehearsal is a finding.
+	z=$(printf '%096d' 0)
+	render "$P/buyer-key-policy.json" BUYER_ACCOUNT=$B1 OPERATOR_ROLE_ARN=$OPROLE PCR0="$z" PCR1="$z" PCR2="$z" \
+		>"$TMP/zero.json"
+	"$SB" policy check "$TMP/zero.json" --pcrs "$TMP/pcrs.json" >/dev/null 2>&1 &&
+		fail "sealbid policy check passed an all-zero pin"
 else
 	echo "test_deploy_policies: note: this build has no 'sealbid policy check'; skipped the lint step"
 fi

@@ -81,6 +81,18 @@ grep -q '^ExecStart=/usr/local/bin/sealbid run --manifest /etc/sealbid/jobs/%i.j
 grep -q '^Requires=sealbid-enclave.service' "$job" || fail "job unit: enclave not required"
 grep -q '^OnCalendar=' "$UNITS/sealbid-job@.timer" || fail "timer: no OnCalendar"
 
+# Every ${SEALBID_*} a unit uses has a default in that unit and a line in
+# sealbid.env (or the unit would run with an empty argument).
+for f in "$svc" "$dropin" "$job"; do
+	for v in $(grep -o '\${SEALBID_[A-Z_]*}' "$f" | tr -d '${}' | sort -u); do
+		grep -q "^Environment=$v=." "$f" || fail "$(basename "$f"): no default for $v"
+		grep -q "^$v=." "$UNITS/sealbid.env" || fail "sealbid.env: no $v"
+	done
+done
+for f in "$svc" "$dropin" "$job"; do
+	grep -q '^EnvironmentFile=-/etc/sealbid/sealbid.env$' "$f" || fail "$(basename "$f"): does not read sealbid.env"
+done
+
 # --- systemd-analyze verify ------------------------------------------------
 if ! command -v systemd-analyze >/dev/null 2>&1; then
 	echo "test_deploy_units: SKIP systemd-analyze verify (systemd-analyze not installed); other checks ran"

@@ -93,7 +93,10 @@ manifest() { # FILE JOB_ID INPUT_NAME OUTPUT_NAME BUYER2_FORMAT BUYER2_EXT
 J
 }
 manifest "$D/job.json" auction-1 auction-1 output sealed sealed
-manifest "$D/rehearsal.json" auction-1-rehearsal rehearsal rehearsal kms-csv csv
+# The rehearsal manifest exactly as deploy/README.md derives it.
+jq '.job_id = "auction-1-rehearsal"
+    | .parties[] |= (.input |= sub("/bids/[^/]*$"; "/bids/rehearsal.csv") | .format = "kms-csv")
+    | .output |= sub("/output\\.csv$"; "/rehearsal.csv")' "$D/job.json" >"$D/rehearsal.json"
 HASH=$("$SB" manifest hash "$D/job.json")
 RHASH=$("$SB" manifest hash "$D/rehearsal.json")
 "$SB" manifest show "$D/job.json" | grep -q "party Buyer1: format kms-csv, binding job, key $A1" &&
@@ -160,8 +163,13 @@ s3has $OUT_BUCKET auction-1/output.csv &&
 # ---- 6. Production policies: sealbid policy (buyer 1), template (buyer 2) --
 "$SB" policy --role-arn "$ROLE_ARN" --owner "arn:aws:iam::$LS_ACCOUNT:user/buyer1" --pcrs "$D/pcrs.json" \
 	--require-job >"$D/key-policy1.json"
+# The local stack has one account, so the template's owner (the buyer
+# account's root) would take in the operator's role too: name buyer 2 itself,
+# as a buyer with its own account gets from arn:aws:iam::<account>:root.
 "$R" "$SB_SRC/deploy/policies/buyer-key-policy.json" BUYER_ACCOUNT=$LS_ACCOUNT OPERATOR_ROLE_ARN=$ROLE_ARN \
-	PCR0="$PCR0" PCR1="$PCR1" PCR2="$PCR2" >"$D/key-policy2.json"
+	PCR0="$PCR0" PCR1="$PCR1" PCR2="$PCR2" |
+	jq --arg o "arn:aws:iam::$LS_ACCOUNT:user/buyer2" '(.Statement[] | select(.Sid == "KeyOwnerAdministers")
+		| .Principal.AWS) = $o' >"$D/key-policy2.json"
 if "$SB" policy --help 2>&1 | grep -q 'policy check'; then
 	for b in 1 2; do
 		"$SB" policy check "$D/key-policy$b.json" --pcrs "$D/pcrs.json" >"$D/lint.out" 2>&1 &&

@@ -3,7 +3,9 @@
 # distribution is read from an os-release file (SB_OS_RELEASE), Debian 12
 # keeps its apt package list, Amazon Linux 2023 gets the dnf names plus the
 # libcbor source build, --parent adds the Nitro Enclaves tools (AL2023
-# only), and anything else is one clear error. Nothing is installed.
+# only), and anything else is one clear error. Nothing is installed: the
+# AL2023 install path itself runs against stub rpm, dnf, pkg-config, git,
+# cmake, systemctl, usermod and npm, once bare and once with all present.
 set -euo pipefail
 
 SB_SRC=${SB_SRC:?set SB_SRC to the source tree}
@@ -123,6 +125,77 @@ VERSION_ID="2023\$(touch $TMP/pwned)"
 OSR
 plan evil 1 "$TMP/evil" --print-plan
 [ ! -e "$TMP/pwned" ] || fail "evil: os-release was executed"
+
+# --- The AL2023 install path, run against stub rpm/dnf/pkg-config/git/cmake/
+# systemctl/usermod/npm (this machine is Debian): what it would run, and
+# that a second run with everything present runs nothing.
+STUB="$TMP/stub"
+mkdir -p "$STUB"
+for c in dnf git cmake systemctl usermod npm; do
+	printf '#!/bin/sh\necho "%s $*" >>"$FAKE_LOG"\n' "$c" >"$STUB/$c"
+done
+cat >"$STUB/rpm" <<'SH'
+#!/bin/sh
+for last in "$@"; do :; done
+[ "$FAKE_RPM" = ALL ] && exit 0
+case " $FAKE_RPM " in *" $last "*) exit 0 ;; esac
+exit 1
+SH
+cat >"$STUB/pkg-config" <<'SH'
+#!/bin/sh
+for last in "$@"; do :; done
+case " $FAKE_PC " in *" $last "*) exit 0 ;; esac
+exit 1
+SH
+cat >"$STUB/id" <<'SH'
+#!/bin/sh
+case "$1" in -u) echo 0 ;; -nG) echo "$FAKE_GROUPS" ;; *) exit 1 ;; esac
+SH
+chmod +x "$STUB"/*
+al2023_run() { # NAME FAKE_RPM FAKE_PC FAKE_GROUPS ARGS...
+	local name=$1 rpm=$2 pc=$3 groups=$4 got=0
+	shift 4
+	: >"$TMP/$name.log"
+	PATH="$STUB:$PATH" FAKE_LOG="$TMP/$name.log" FAKE_RPM="$rpm" FAKE_PC="$pc" FAKE_GROUPS="$groups" \
+		SUDO_USER=ec2-user SB_OS_RELEASE="$TMP/amzn" bash "$SCRIPT" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || got=$?
+	[ "$got" -eq 0 ] || { fail "$name: exit $got"; sed 's/^/  /' "$TMP/$name.err" >&2; }
+}
+logged() { grep -qxF -- "$2" "$TMP/$1.log" || { fail "$1: did not run '$2'"; sed 's/^/  ran: /' "$TMP/$1.log" >&2; }; }
+notlogged() { ! grep -q -- "$2" "$TMP/$1.log" || fail "$1: ran '$2'"; }
+
+# A bare instance: every package, the test tools non-strictly, both source builds.
+al2023_run bare "" "" "ec2-user"
+logged bare "dnf install -y -q gcc make cmake pkgconf-pkg-config git tar openssl-devel openssl libcurl-devel jansson-devel libmicrohttpd-devel sqlite-devel sqlite awscli-2 clang llvm python3 jq procps-ng ncurses"
+logged bare "dnf install -y -q --setopt=strict=0 libcmocka-devel compiler-rt valgrind python3-boto3"
+grep -q '^git clone -q --depth 1 --branch v0.8.0 https://github.com/PJK/libcbor.git ' "$TMP/bare.log" ||
+	fail "bare: libcbor not cloned at its tag"
+grep -q '^git clone -q --depth 1 --branch cmocka-1.1.7 https://git.cryptomilk.org/projects/cmocka.git ' "$TMP/bare.log" ||
+	fail "bare: cmocka not cloned at its tag"
+[ "$(grep -c '^cmake --install ' "$TMP/bare.log")" -eq 2 ] || fail "bare: want two source installs"
+notlogged bare systemctl
+
+# Everything present: nothing runs (idempotent).
+al2023_run present ALL "libcbor cmocka" "ec2-user ne docker"
+notlogged present dnf
+notlogged present git
+notlogged present cmake
+
+# libcmocka-devel came from dnf: only libcbor is built.
+al2023_run nocbor ALL "cmocka" "ec2-user"
+grep -q 'branch v0.8.0' "$TMP/nocbor.log" || fail "nocbor: libcbor not built"
+notlogged nocbor cmocka-1.1.7
+
+# --parent on a built machine: the Nitro tools, services, groups.
+al2023_run parent "gcc make cmake pkgconf-pkg-config git tar openssl-devel openssl libcurl-devel jansson-devel libmicrohttpd-devel sqlite-devel sqlite awscli-2 clang llvm python3 jq procps-ng ncurses libcmocka-devel compiler-rt valgrind python3-boto3" \
+	"libcbor cmocka" "ec2-user wheel" --parent
+logged parent "dnf install -y -q aws-nitro-enclaves-cli aws-nitro-enclaves-cli-devel docker"
+logged parent "systemctl enable --now nitro-enclaves-allocator.service docker.service"
+logged parent "usermod -aG ne ec2-user"
+logged parent "usermod -aG docker ec2-user"
+[ "$(grep -c '^dnf ' "$TMP/parent.log")" -eq 1 ] || fail "parent: reinstalled present packages"
+al2023_run parent2 ALL "libcbor cmocka" "ec2-user ne docker" --parent
+notlogged parent2 usermod
+notlogged parent2 dnf
 
 if [ "$fails" -ne 0 ]; then
 	echo "test_install_deps_plan: $fails failure(s)" >&2
