@@ -41,7 +41,11 @@ DEBIAN_PACKAGES=(
   valgrind
   python3 jq procps ncurses-bin
   curl
-  python3-boto3
+  python3-boto3 python3-cryptography
+  zlib1g-dev
+  # static archives for `make enclave-static` (libcurl.a's dependencies)
+  libnghttp2-dev librtmp-dev libssh2-1-dev libpsl-dev libldap-dev libzstd-dev
+  libunistring-dev libkrb5-dev libsasl2-dev libidn2-dev libbrotli-dev
 )
 
 # Amazon Linux 2023 names for the same things. curl itself is not listed:
@@ -53,6 +57,7 @@ AL2023_PACKAGES=(
   openssl-devel openssl
   libcurl-devel
   jansson-devel
+  zlib-devel
   libmicrohttpd-devel
   sqlite-devel sqlite
   awscli-2
@@ -61,7 +66,7 @@ AL2023_PACKAGES=(
 )
 # Test-only tools: installed when the repositories have them
 # (--setopt=strict=0); cmocka then comes from source if still missing.
-AL2023_TEST_PACKAGES=(libcmocka-devel compiler-rt valgrind python3-boto3)
+AL2023_TEST_PACKAGES=(libcmocka-devel compiler-rt valgrind python3-boto3 python3-cryptography)
 
 # Parent-instance tools (AL2023 only: AWS packages nitro-cli for Amazon
 # Linux; -devel carries the kernel and init blobs build-enclave needs).
@@ -121,7 +126,7 @@ fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-NPM_PACKAGES=(s3rver "@aws-crypto/client-node@5" "@aws-sdk/client-kms@3")
+NPM_PACKAGES=(s3rver "@aws-crypto/client-node@5" "@aws-sdk/client-kms@3" dockerfilelint@1.8.0)
 
 if [ "$PRINT_PLAN" -eq 1 ]; then
   case "$PLATFORM" in
@@ -272,4 +277,13 @@ if [ ! -f "$ROOT/tools/node_modules/@aws-crypto/client-node/package.json" ] ||
   mkdir -p "$ROOT/tools"
   npm install --silent --no-audit --no-fund --prefix "$ROOT/tools" \
     @aws-crypto/client-node@5 @aws-sdk/client-kms@3 >/dev/null
+fi
+
+# dockerfilelint for tests/integration/test_dockerfile_lint.sh (hadolint is
+# not packaged for Debian 12 and PyPI is out of reach here).
+if [ ! -x "$ROOT/tools/node_modules/.bin/dockerfilelint" ]; then
+  ensure_npm "for dockerfilelint"
+  echo "install-deps: installing dockerfilelint@1.8.0 into tools/node_modules" >&2
+  mkdir -p "$ROOT/tools"
+  npm install --silent --no-audit --no-fund --prefix "$ROOT/tools" dockerfilelint@1.8.0 >/dev/null
 fi

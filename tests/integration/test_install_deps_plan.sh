@@ -68,7 +68,7 @@ for p in build-essential cmake pkg-config git libssl-dev openssl libcurl4-openss
 	awscli clang llvm libclang-rt-14-dev valgrind python3 jq procps ncurses-bin curl python3-boto3; do
 	has debian "package: $p"
 done
-[ "$(grep -c '^package: ' "$TMP/debian.out")" -eq 24 ] || fail "debian: want exactly 24 packages"
+[ "$(grep -c '^package: ' "$TMP/debian.out")" -eq 37 ] || fail "debian: want exactly 37 packages"
 hasnt debian "build: libcbor"
 hasnt debian "aws-nitro-enclaves-cli"
 has debian "npm: s3rver (tools/node_modules, when absent)"
@@ -81,7 +81,7 @@ for p in gcc make cmake pkgconf-pkg-config git openssl-devel libcurl-devel janss
 	libmicrohttpd-devel sqlite-devel awscli-2 clang python3 jq procps-ng; do
 	has amzn "package: $p"
 done
-for p in libcmocka-devel compiler-rt valgrind python3-boto3; do
+for p in libcmocka-devel compiler-rt valgrind python3-boto3 python3-cryptography; do
 	has amzn "package: $p (if available)"
 done
 has amzn "build: cmocka cmocka-1.1.7 from https://git.cryptomilk.org/projects/cmocka.git into /usr/local (only if libcmocka-devel is unavailable)"
@@ -165,8 +165,8 @@ notlogged() { ! grep -q -- "$2" "$TMP/$1.log" || fail "$1: ran '$2'"; }
 
 # A bare instance: every package, the test tools non-strictly, both source builds.
 al2023_run bare "" "" "ec2-user"
-logged bare "dnf install -y -q gcc make cmake pkgconf-pkg-config git tar openssl-devel openssl libcurl-devel jansson-devel libmicrohttpd-devel sqlite-devel sqlite awscli-2 clang llvm python3 jq procps-ng ncurses"
-logged bare "dnf install -y -q --setopt=strict=0 libcmocka-devel compiler-rt valgrind python3-boto3"
+logged bare "dnf install -y -q gcc make cmake pkgconf-pkg-config git tar openssl-devel openssl libcurl-devel jansson-devel zlib-devel libmicrohttpd-devel sqlite-devel sqlite awscli-2 clang llvm python3 jq procps-ng ncurses"
+logged bare "dnf install -y -q --setopt=strict=0 libcmocka-devel compiler-rt valgrind python3-boto3 python3-cryptography"
 grep -q '^git clone -q --depth 1 --branch v0.8.0 https://github.com/PJK/libcbor.git ' "$TMP/bare.log" ||
 	fail "bare: libcbor not cloned at its tag"
 grep -q '^git clone -q --depth 1 --branch cmocka-1.1.7 https://git.cryptomilk.org/projects/cmocka.git ' "$TMP/bare.log" ||
@@ -186,7 +186,7 @@ grep -q 'branch v0.8.0' "$TMP/nocbor.log" || fail "nocbor: libcbor not built"
 notlogged nocbor cmocka-1.1.7
 
 # --parent on a built machine: the Nitro tools, services, groups.
-al2023_run parent "gcc make cmake pkgconf-pkg-config git tar openssl-devel openssl libcurl-devel jansson-devel libmicrohttpd-devel sqlite-devel sqlite awscli-2 clang llvm python3 jq procps-ng ncurses libcmocka-devel compiler-rt valgrind python3-boto3" \
+al2023_run parent "gcc make cmake pkgconf-pkg-config git tar openssl-devel openssl libcurl-devel jansson-devel zlib-devel libmicrohttpd-devel sqlite-devel sqlite awscli-2 clang llvm python3 jq procps-ng ncurses libcmocka-devel compiler-rt valgrind python3-boto3 python3-cryptography" \
 	"libcbor cmocka" "ec2-user wheel" --parent
 logged parent "dnf install -y -q aws-nitro-enclaves-cli aws-nitro-enclaves-cli-devel docker"
 logged parent "systemctl enable --now nitro-enclaves-allocator.service docker.service"
