@@ -67,7 +67,7 @@ for w in $WORKERS; do
     "$SB" enclave run --image "$LS_DIR/enclave$cap.img" --cid "$cid" >/dev/null
     rm -f "$LS_DIR/out/output.csv"
     s=$(date +%s.%N)
-    ls_as operator "$SB" run --manifest "$LS_DIR/job.json" --enclave-cid "$cid" >/dev/null
+    ls_as operator "$SB" run --manifest "$LS_DIR/job.json" --enclave-cid "$cid" >/dev/null 2>>"$LS_DIR/run.log"
     e=$(date +%s.%N)
     "$SB" enclave terminate --all >/dev/null
     cid=$((cid + 1))

@@ -410,7 +410,9 @@ static void start_relay(struct sb_proxy *p, int fd)
 	r->b = -1;
 	pthread_mutex_lock(&p->mu);
 	reap_closed(p);
-	full = p->open >= p->cfg.max_conns;
+	/* Threads, not the open count: a closed connection still waiting for its
+	 * turn keeps a thread, and a peer must not grow them past the limit. */
+	full = p->active >= p->cfg.max_conns;
 	if (!full) {
 		/* Open, and in the queue for a worker, before its thread exists. */
 		p->active++;
@@ -431,7 +433,8 @@ static void start_relay(struct sb_proxy *p, int fd)
 	}
 	pthread_mutex_unlock(&p->mu);
 	if (full) {
-		sb_log_warn("proxy: refusing a connection (%u open already)", p->cfg.max_conns);
+		sb_log_warn("proxy: refusing a connection (%u connections already)",
+			    p->cfg.max_conns);
 		close(fd);
 		free(r);
 		return;

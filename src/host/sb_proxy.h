@@ -9,9 +9,10 @@
  * sleeps, no busy loops. Like AWS's vsock-proxy (a pool of --num_workers
  * threads fed by its accept loop), at most num_workers connections are
  * served at once: the rest are accepted and wait, in arrival order, without
- * a TCP connection, until one ends; none is refused below max_conns. Half-close is forwarded (EOF on one side becomes
- * shutdown(SHUT_WR) on the other once buffered bytes are written), so a
- * request/response over a half-closed stream works. sb_proxy_stop (safe in a
+ * a TCP connection, until one ends; none is refused below max_conns
+ * (relay threads, waiting or served). Half-close is forwarded (EOF on one
+ * side becomes shutdown(SHUT_WR) on the other once buffered bytes are
+ * written), so a request/response over a half-closed stream works. sb_proxy_stop (safe in a
  * signal handler) makes sb_proxy_run stop accepting, close every relay and
  * return once all relay threads are gone.
  */
@@ -32,7 +33,7 @@ struct sb_proxy_config {
 	uint32_t listen_port;             /* vsock port */
 	char host[SB_PROXY_HOST_MAX + 1]; /* the one allowed target */
 	uint16_t port;
-	uint32_t max_conns;               /* open at once (served or waiting); more are refused */
+	uint32_t max_conns;               /* relayed at once (served or waiting); more are refused */
 	uint32_t num_workers;             /* served at once; 0 = max_conns (none waits) */
 };
 

@@ -636,6 +636,63 @@ static void test_multi(void **state)
 	assert_int_equal(sb_http_multi_new(&cfg, 0, &m).code, SB_ERR_INVALID_ARG);
 }
 
+/*
+ * Attempts that time out without a byte of answer (a proxy leaving
+ * connections waiting): each is retried and succeeds, the runner keeps
+ * fewer in flight afterwards, and once a run has started its last request
+ * it keeps one idle connection, not all of them.
+ */
+static void test_multi_stall(void **state)
+{
+	(void)state;
+	enum { N = 8 };
+	struct sb_http_config cfg;
+	struct sb_http_multi *m = NULL;
+	struct sb_http_request reqs[N];
+	struct sb_http_response resps[N];
+	struct sb_buf outs[N];
+
+	fast_config(&cfg);
+	cfg.timeout_ms = 400;
+	assert_true(sb_ok(sb_http_multi_new(&cfg, 4, &m)));
+	stub_reset();
+	stub_script(&g_stub, (struct stub_resp){.mode = STUB_HANG});
+	stub_script(&g_stub, (struct stub_resp){.mode = STUB_HANG});
+	for (int i = 0; i < N + 4; i++)
+		stub_script(&g_stub, (struct stub_resp){.status = 200, .body = "{\"ok\":1}"});
+	for (int i = 0; i < N; i++) {
+		outs[i] = SB_BUF_INIT(1024);
+		sb_http_response_init(&resps[i]);
+		reqs[i] = kms_request(&outs[i]);
+		assert_true(sb_ok(sb_http_multi_add(m, &reqs[i], &resps[i])));
+	}
+	assert_true(sb_ok(sb_http_multi_run(m)));
+	uint32_t attempts = 0, retried = 0;
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(resps[i].error, SB_OK);
+		assert_string_equal(sb_buf_cstr(&outs[i]), "{\"ok\":1}");
+		attempts += resps[i].attempts;
+		retried += resps[i].attempts == 2;
+	}
+	assert_int_equal(attempts, N + 2);
+	assert_int_equal(retried, 2);
+
+	/* Two stalls took it from 4 to 2 in flight, and one idle connection was
+	 * kept: four more requests open at most one new connection. */
+	unsigned before = g_stub.accepted;
+	for (int i = 0; i < 4; i++)
+		assert_true(sb_ok(sb_http_multi_add(m, &reqs[i], &resps[i])));
+	assert_true(sb_ok(sb_http_multi_run(m)));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(resps[i].error, SB_OK);
+	assert_true(g_stub.accepted - before <= 1);
+	for (int i = 0; i < N; i++) {
+		sb_http_response_cleanup(&resps[i]);
+		sb_buf_cleanup(&outs[i]);
+	}
+	sb_http_multi_free(m);
+}
+
 /* ---- the enclave path: vsock (Unix mapping) through `sealbid proxy` ------ */
 
 static void test_vsock_through_proxy(void **state)
@@ -1248,6 +1305,7 @@ int main(void)
 		cmocka_unit_test(test_multi),
 		cmocka_unit_test(test_vsock_through_proxy),
 		cmocka_unit_test(test_transport_detail),
+		cmocka_unit_test(test_multi_stall),
 		cmocka_unit_test(test_vsock_tls_errors),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_region),
