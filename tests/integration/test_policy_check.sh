@@ -28,7 +28,7 @@ check() {
 	local what=$1 want=$2 pattern=$3 got=0
 	shift 4
 	"$@" >"$T/out" 2>"$T/err" || got=$?
-	if [ "$got" -eq "$want" ] && cat "$T/out" "$T/err" | grep -qE -- "$pattern"; then
+	if [ "$got" -eq "$want" ] && grep -qE -- "$pattern" "$T/out" "$T/err"; then
 		ok "$what"
 	else
 		bad "$what: exit $got (want $want), pattern '$pattern'"
@@ -94,6 +94,8 @@ jq -e '.Id == "sealbid-DEBUG-MODE-ONLY-key-policy"' "$T/out" >/dev/null \
 cp "$T/out" "$T/debug.json"
 check "the debug policy fails the check" 1 "^debug-mode-pin: .*PCR0" -- \
 	"$SB" policy check "$T/debug.json" --pcrs "$M"
+check "policy --debug-mode with real measurements is a usage error" 2 "has no all-zero PCR" -- \
+	"$SB" policy --role-arn "$ROLE" --owner arn:aws:iam::222222222222:root --pcrs "$M" --debug-mode
 check "policy --debug-mode without --pcrs pins zeros" 0 "DEBUG MODE ONLY" -- \
 	"$SB" policy --role-arn "$ROLE" --owner arn:aws:iam::222222222222:root --debug-mode
 [ "$(jq -r '.Statement[1].Condition[]["kms:RecipientAttestation:PCR2"]' "$T/out")" = \
