@@ -217,7 +217,7 @@ static bool pinning_op(enum op op)
 	return op == OP_EQUALS || op == OP_EQUALS_IC || op == OP_LIKE;
 }
 
-/* Calls fn for every (operator, key) of a statement's Condition block. */
+/* Runs body with `c` bound to every (operator, key) of st's Condition block. */
 #define FOR_EACH_COND(st, c, body)                                                                 \
 	do {                                                                                       \
 		const char *op_name_, *key_;                                                       \
