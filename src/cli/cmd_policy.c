@@ -88,6 +88,11 @@ static int read_pins(const char *path, bool debug_mode, char pcr[3][2 * SB_SHA38
 			path);
 		return SB_EXIT_FAIL;
 	}
+	if (!zero && debug_mode)
+		return sb_cli_usage_error("policy", "--debug-mode: %s has no all-zero PCR, and a "
+					  "debug-mode enclave reports zeros (omit --pcrs to pin "
+					  "them)",
+					  path);
 	return SB_EXIT_OK;
 }
 

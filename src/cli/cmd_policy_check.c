@@ -30,7 +30,8 @@ static const char usage_text[] =
 	"KEY-POLICY.json is the policy document, or what\n"
 	"  aws kms get-key-policy --key-id KEY --policy-name default\n"
 	"prints ({\"Policy\": \"...\"}). MEASUREMENTS.json is what 'sealbid image measure'\n"
-	"or 'nitro-cli build-enclave' printed for the agreed image (PCR0, PCR1, PCR2).\n"
+	"or 'nitro-cli build-enclave' printed for the agreed image (PCR0, PCR1, PCR2,\n"
+	"and any other PCRn it lists, such as PCR8 of a signed image).\n"
 	"  --manifest job.json  also check that Decrypt is pinned to no other job\n"
 	"  --json               print the findings as JSON\n"
 	"Findings (one line each, tag first):\n"
@@ -70,15 +71,11 @@ static SB_RESULT unwrap_get_key_policy(struct sb_buf *text)
 
 static SB_RESULT read_measurements(const char *path, struct sb_lint_pcrs *pcrs)
 {
-	char hex[3][2 * SB_SHA384_LEN + 1];
+	_Static_assert(SB_CLI_N_PCRS == SB_LINT_N_PCRS, "one PCR count");
+	_Static_assert(2 * SB_SHA384_LEN == SB_LINT_PCR_HEX_LEN, "one PCR length");
 
-	SB_GUARD(sb_cli_read_pcrs(path, hex));
 	memset(pcrs, 0, sizeof(*pcrs));
-	for (int i = 0; i < 3; i++) {
-		memcpy(pcrs->hex[i], hex[i], sizeof(hex[i]));
-		pcrs->have[i] = true;
-	}
-	return SB_OK_RESULT;
+	return sb_cli_read_all_pcrs(path, pcrs->have, pcrs->hex);
 }
 
 static int print_json(const char *path, const struct sb_lint_report *r)

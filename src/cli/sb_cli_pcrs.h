@@ -12,4 +12,13 @@
  */
 SB_RESULT sb_cli_read_pcrs(const char *path, char hex[3][2 * SB_SHA384_LEN + 1]);
 
+#define SB_CLI_N_PCRS 32
+/*
+ * The same file, every PCRn it has (PCR8 of a signed image, PCR3/4 ...):
+ * have[i] says whether PCRi is there, hex[i] its lower-case value. PCR0..2
+ * are required; any other present must be 96 hex digits.
+ */
+SB_RESULT sb_cli_read_all_pcrs(const char *path, bool have[SB_CLI_N_PCRS],
+			       char hex[SB_CLI_N_PCRS][2 * SB_SHA384_LEN + 1]);
+
 #endif

@@ -217,7 +217,7 @@ static bool pinning_op(enum op op)
 	return op == OP_EQUALS || op == OP_EQUALS_IC || op == OP_LIKE;
 }
 
-/* Calls fn for every (operator, key) of a statement's Condition block. */
+/* Runs body with `c` bound to every (operator, key) of st's Condition block. */
 #define FOR_EACH_COND(st, c, body)                                                                 \
 	do {                                                                                       \
 		const char *op_name_, *key_;                                                       \
@@ -544,8 +544,11 @@ static void check_decrypt(struct lint *l, size_t i, const char *where)
 			add(l, SB_LINT_UNATTESTED_DECRYPT, i + 1,
 			    "%s allows %s without an attestation document: it has no "
 			    "kms:RecipientAttestation condition and no Deny of %s without one "
-			    "covers it",
-			    where, action, action);
+			    "covers it%s",
+			    where, action, action,
+			    a > 0 ? " (list kms:ReEncrypt* in the Deny of kms:Decrypt without "
+				    "attestation)"
+				  : "");
 			return;
 		}
 		if (!pins_code(st) && (l->n_op_arns == 0 || operator_in(l, st) != NULL)) {

@@ -28,7 +28,7 @@ check() {
 	local what=$1 want=$2 pattern=$3 got=0
 	shift 4
 	"$@" >"$T/out" 2>"$T/err" || got=$?
-	if [ "$got" -eq "$want" ] && cat "$T/out" "$T/err" | grep -qE -- "$pattern"; then
+	if [ "$got" -eq "$want" ] && grep -qE -- "$pattern" "$T/out" "$T/err"; then
 		ok "$what"
 	else
 		bad "$what: exit $got (want $want), pattern '$pattern'"
@@ -81,6 +81,20 @@ check "default owner is the operator's account" 1 "^operator-can-change-key: sta
 check "without --require-job: no-job-binding" 1 "^no-job-binding: statement 2" -- \
 	"$SB" policy check "$T/no-job.json" --pcrs "$M"
 
+# PCRs beyond 0..2 in the measurements (PCR8 of a signed image) are compared too.
+jq '.Measurements.PCR8 = ("e" * 96)' "$M" >"$T/signed.json"
+jq '.Statement[1].Condition.StringEqualsIgnoreCase["kms:RecipientAttestation:PCR8"] = ("f" * 96)' \
+	"$D/clean.json" >"$T/pcr8-other.json"
+check "a PCR8 pin against a signed image's PCR8" 1 "^pcr-mismatch: .*PCR8 to ffff" -- \
+	"$SB" policy check "$T/pcr8-other.json" --pcrs "$T/signed.json"
+jq '.Statement[1].Condition.StringEqualsIgnoreCase["kms:RecipientAttestation:PCR8"] = ("E" * 96)' \
+	"$D/clean.json" >"$T/pcr8-same.json"
+check "the same PCR8 (any case under IgnoreCase)" 0 "no findings" -- \
+	"$SB" policy check "$T/pcr8-same.json" --pcrs "$T/signed.json"
+jq '.Measurements.PCR8 = "xyz"' "$M" >"$T/bad-pcr8.json"
+check "a malformed PCR8 in the measurements" 3 "PCR8 must be 96 hex digits" -- \
+	"$SB" policy check "$D/clean.json" --pcrs "$T/bad-pcr8.json"
+
 # 3. All-zero PCRs: refused without --debug-mode; with it, a loud warning.
 jq '.Measurements.PCR0 = ("0" * 96)' "$M" >"$T/zero.json"
 check "policy refuses all-zero PCRs" 1 "all-zero PCRs .* refused" -- \
@@ -94,6 +108,8 @@ jq -e '.Id == "sealbid-DEBUG-MODE-ONLY-key-policy"' "$T/out" >/dev/null \
 cp "$T/out" "$T/debug.json"
 check "the debug policy fails the check" 1 "^debug-mode-pin: .*PCR0" -- \
 	"$SB" policy check "$T/debug.json" --pcrs "$M"
+check "policy --debug-mode with real measurements is a usage error" 2 "has no all-zero PCR" -- \
+	"$SB" policy --role-arn "$ROLE" --owner arn:aws:iam::222222222222:root --pcrs "$M" --debug-mode
 check "policy --debug-mode without --pcrs pins zeros" 0 "DEBUG MODE ONLY" -- \
 	"$SB" policy --role-arn "$ROLE" --owner arn:aws:iam::222222222222:root --debug-mode
 [ "$(jq -r '.Statement[1].Condition[]["kms:RecipientAttestation:PCR2"]' "$T/out")" = \

@@ -293,6 +293,14 @@ static void test_messages(void **state)
 		NULL, NULL, &r)));
 	assert_int_equal(r.n, 1);
 	assert_int_equal(r.v[0].tag, SB_LINT_DEBUG_MODE_PIN);
+	/* ReEncryptFrom left open next to a Deny of Decrypt: the message says how to close it. */
+	assert_true(sb_ok(sb_cli_policy_lint(
+		sb_slice_str(POLICY(ALLOW("{\"AWS\":\"" BUYER "\"}", "\"kms:*\"") "," ENCLAVE ","
+				    DENY_ATT "," DENY_JOB)),
+		&pcrs, NULL, &r)));
+	assert_int_equal(r.n, 1);
+	assert_non_null(strstr(r.v[0].msg, "allows kms:ReEncryptFrom without an attestation"));
+	assert_non_null(strstr(r.v[0].msg, "list kms:ReEncrypt* in the Deny"));
 	assert_string_equal(sb_cli_policy_lint_tag(SB_LINT_OPERATOR_CAN_CHANGE_KEY),
 			    "operator-can-change-key");
 }
