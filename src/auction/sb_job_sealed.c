@@ -127,7 +127,9 @@ static SB_RESULT tally_line(struct sb_job *job, size_t party, struct sb_job_seal
 		sb_error_context("party %s, row %zu", p->name, s->lines - 1);
 		return r;
 	}
-	r = sb_auction_add_bid(job->auction, party, prop, &amount);
+	/* Another shard's row: parsed (a bad row fails every shard alike), not tallied. */
+	r = sb_job_owns(job, prop) ? sb_auction_add_bid(job->auction, party, prop, &amount)
+				   : SB_OK_RESULT;
 	sb_amount_wipe(&amount);
 	if (!sb_ok(r))
 		sb_error_context("party %s, row %zu", p->name, s->lines - 1);

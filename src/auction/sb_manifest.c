@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "auction/sb_shard.h"
 #include "common/sb_mem.h"
 
 #define MANIFEST_FAIL(...) SB_BAIL_MSG(SB_ERR_BAD_MANIFEST, __VA_ARGS__)
@@ -167,8 +168,8 @@ static SB_RESULT parse_enums(json_t *root, struct sb_manifest *m)
 static SB_RESULT parse_root(json_t *root, struct sb_manifest *m)
 {
 	static const char *const keys[] = {"version", "job_id",  "region", "computation",
-					   "disclose", "parties", "output", NULL};
-	json_t *ver;
+					   "disclose", "parties", "output", "shards", NULL};
+	json_t *ver, *shards;
 
 	if (!json_is_object(root))
 		MANIFEST_FAIL("top level must be an object");
@@ -189,6 +190,14 @@ static SB_RESULT parse_root(json_t *root, struct sb_manifest *m)
 	SB_GUARD(parse_parties(json_object_get(root, "parties"), m));
 	SB_GUARD(get_string(root, "manifest", "output", true, SB_MANIFEST_MAX_URI, m->output,
 			    NULL));
+	shards = json_object_get(root, "shards");
+	m->shards = 1;
+	if (shards != NULL) {
+		if (!json_is_integer(shards) || json_integer_value(shards) < 1 ||
+		    json_integer_value(shards) > SB_SHARD_MAX)
+			MANIFEST_FAIL("\"shards\" must be an integer 1..%u", SB_SHARD_MAX);
+		m->shards = (uint32_t)json_integer_value(shards);
+	}
 	return check_uri(m->output, "output");
 }
 
@@ -210,6 +219,8 @@ static SB_RESULT canonicalise(struct sb_manifest *m)
 	json_object_set_new(root, "computation", json_string(comp[m->computation]));
 	json_object_set_new(root, "disclose", json_string(disc[m->disclose]));
 	json_object_set_new(root, "output", json_string(m->output));
+	if (m->shards != 1) /* absent when 1: unsharded manifests keep their hash */
+		json_object_set_new(root, "shards", json_integer(m->shards));
 	for (size_t i = 0; i < m->nparties; i++)
 		json_array_append_new(parties,
 				      json_pack("{s:s, s:s, s:s, s:s, s:s}", "name",

@@ -7,11 +7,14 @@
  *    "disclose": "winner" | "winner-and-price",           (default winner)
  *    "parties": [{"name", "input", "format": "kms-csv" | "sealed", "key",
  *                 "binding": "job" | "none"}, ...],   (>= 2; defaults kms-csv, job)
- *    "output": "s3://bucket/key" | "file:///path"}
+ *    "output": "s3://bucket/key" | "file:///path",
+ *    "shards": 1..4096}                                   (default 1; sb_shard.h)
  *
  * The manifest hash is SHA-384 over the canonical form: the validated
  * manifest with defaults filled in, re-serialised as JSON with keys sorted,
- * no insignificant white space and non-ASCII characters escaped.
+ * no insignificant white space and non-ASCII characters escaped. "shards"
+ * appears in the canonical form only when it is not 1, so a manifest written
+ * before sharding existed keeps its hash (and the data bound to it).
  */
 #ifndef SB_MANIFEST_H
 #define SB_MANIFEST_H
@@ -64,6 +67,7 @@ struct sb_manifest {
 	struct sb_party *parties; /* owned */
 	size_t nparties;
 	char output[SB_MANIFEST_MAX_URI + 1];
+	uint32_t shards; /* 1..SB_SHARD_MAX */
 	uint8_t hash[SB_SHA384_LEN];
 	char hash_hex[2 * SB_SHA384_LEN + 1]; /* lowercase: the sealbid:manifest value */
 	struct sb_buf canonical; /* canonical JSON, owned */
