@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Sharded jobs (issue 12) through the whole local stack: one job of 4 shards,
+# each shard on its own enclave (4 enclaves through the launcher at once, all
+# shards running concurrently), merged by `sealbid merge` into exactly the
+# bytes of output.csv that the unsharded job gives for the same bids, then
+# checked by `sealbid verify --merge-record`. Buyer1's bids are kms-csv (each
+# shard reads the whole file, checks its trailer and decrypts only its rows),
+# Buyer2's are sealed. Every bad input of the issue is refused with a clear
+# error and no merged output: shards 0 and 4097, --shard N, no --shard, a
+# receipt from another job, one from another shard count, the same shard
+# twice, a shard missing, a shard output edited after its receipt.
+set -euo pipefail
+
+SB_BIN=${SB_BIN:?set SB_BIN to the build bin directory}
+SB_SRC=${SB_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+SB=$SB_BIN/sealbid
+# shellcheck source=../../scripts/local-stack.bash
+. "$SB_SRC/scripts/local-stack.bash"
+ls_begin
+
+OPERATOR_ARN=arn:aws:iam::$LS_ACCOUNT:role/operator
+mkdir -p "$LS_DIR/out"
+ls_start_kms user/buyer1 user/buyer2 role/operator
+ls_start_proxy
+ls_build_image "$LS_DIR/enclave.img"
+"$SB" image measure "$LS_DIR/enclave.img" >"$LS_DIR/pcrs.json"
+for cid in 16 17 18 19; do
+  "$SB" enclave run --image "$LS_DIR/enclave.img" --cid $cid >/dev/null
+done
+K1=$(ls_create_key buyer1 buyer1)
+K2=$(ls_create_key buyer2 buyer2)
+for b in 1 2; do ls_pin_key "buyer$b" "$OPERATOR_ARN" "$LS_DIR/pcrs.json" --require-job; done
+ok "4 enclaves up; keys pinned to the image and the job"
+
+# manifest FILE JOB_ID OUTPUT SHARDS_JSON
+manifest() {
+  printf '{"version":1,"job_id":"%s","region":"%s","parties":[%s,%s],"output":"file://%s"%s}\n' \
+    "$2" "$LS_REGION" \
+    "{\"name\":\"Buyer1\",\"input\":\"file://$LS_DIR/b1-$2.csv\",\"key\":\"$K1\"}" \
+    "{\"name\":\"Buyer2\",\"input\":\"file://$LS_DIR/b2-$2.sealed\",\"key\":\"$K2\",\"format\":\"sealed\"}" \
+    "$3" "$4" >"$1"
+}
+# The same bids for every job: 40 properties, ties included, ids not all numeric.
+{ for i in $(seq 1 40); do echo "$i,$((1000 + (i * 37) % 101))"; done; echo "Lot-A,5"; } >"$LS_DIR/p1.csv"
+{ echo "[].contract,[].bid"; for i in $(seq 1 40); do echo "$i,$((1030 + (i * 53) % 67))"; done
+  echo "Lot-B,7"; } >"$LS_DIR/p2.csv"
+encrypt() { # MANIFEST JOB_ID
+  ls_as buyer1 "$SB" encrypt-bids --key-id alias/buyer1 --manifest "$1" --party Buyer1 \
+    "$LS_DIR/p1.csv" >"$LS_DIR/b1-$2.csv"
+  ls_as buyer2 "$SB" seal --key-id alias/buyer2 --manifest "$1" --party Buyer2 \
+    "$LS_DIR/p2.csv" -o "$LS_DIR/b2-$2.sealed"
+}
+
+# ---- the unsharded job -----------------------------------------------------
+manifest "$LS_DIR/whole.json" whole "$LS_DIR/out/whole.csv" ""
+encrypt "$LS_DIR/whole.json" whole
+if ls_as operator "$SB" run --manifest "$LS_DIR/whole.json" --enclave-cid 16 >/dev/null 2>"$LS_DIR/run.err"
+then ok "the unsharded job runs ($(($(wc -l <"$LS_DIR/out/whole.csv") - 1)) properties)"
+else bad "unsharded job: $(cat "$LS_DIR/run.err")"; fi
+
+# ---- 4 shards on 4 enclaves at once ----------------------------------------
+J=$LS_DIR/job4.json OUT=$LS_DIR/out/output.csv
+manifest "$J" sharded "$OUT" ',"shards":4'
+encrypt "$J" sharded
+pids=()
+for k in 0 1 2 3; do
+  ls_as operator "$SB" run --manifest "$J" --shard $k --enclave-cid $((16 + k)) \
+    >"$LS_DIR/run$k.out" 2>"$LS_DIR/run$k.err" &
+  pids+=($!)
+done
+for k in 0 1 2 3; do
+  if wait "${pids[$k]}"; then ok "shard $k ran on enclave $((16 + k))"
+  else bad "shard $k: $(cat "$LS_DIR/run$k.err")"; fi
+done
+grep -q '"version":2,' "$LS_DIR/out/output.shard-2.receipt" &&
+  grep -q '"shard":2,"shards":4,' "$LS_DIR/out/output.shard-2.receipt" &&
+  ok "shard receipts are version 2 and name their shard" || bad "shard receipt: $(head -c 200 "$LS_DIR/out/output.shard-2.receipt")"
+rows=0; for k in 0 1 2 3; do rows=$((rows + $(wc -l <"$LS_DIR/out/output.shard-$k.csv") - 1)); done
+[ "$rows" = 42 ] && ok "the shards hold 42 rows between them" || bad "shard rows: $rows"
+
+VOPTS=(--pcrs "$LS_DIR/pcrs.json" --root "$LS_DIR/dev-root.pem")
+shard_files() { for k in "$@"; do echo "$LS_DIR/out/output.shard-$k.csv"; done; }
+merge() { "$SB" merge --manifest "$J" "${VOPTS[@]}" "$@"; }
+if merge $(shard_files 3 1 0 2) >"$LS_DIR/merge.out" 2>"$LS_DIR/merge.err"; then
+  ok "merge: $(cat "$LS_DIR/merge.out")"
+else bad "merge: $(cat "$LS_DIR/merge.err")"; fi
+if cmp -s "$OUT" "$LS_DIR/out/whole.csv"; then ok "merged output.csv is byte-identical to the unsharded run"
+else bad "merged output differs: $(diff "$OUT" "$LS_DIR/out/whole.csv" | head -5)"; fi
+grep -q '"shard_receipts":\[{"shard":0,' "$LS_DIR/out/output.merge.json" && ok "merge record lists the shard receipts" \
+  || bad "merge record: $(cat "$LS_DIR/out/output.merge.json")"
+R=(); for k in 0 1 2 3; do R+=("$LS_DIR/out/output.shard-$k.receipt"); done
+if "$SB" verify --merge-record "$LS_DIR/out/output.merge.json" --output "$OUT" --manifest "$J" \
+  "${VOPTS[@]}" "${R[@]}" >/dev/null 2>"$LS_DIR/v.err"; then ok "verify --merge-record accepts the merged output"
+else bad "verify --merge-record: $(cat "$LS_DIR/v.err")"; fi
+cp "$OUT" "$LS_DIR/edited.csv"; sed -i '2s/Wins/Loses/' "$LS_DIR/edited.csv"
+if "$SB" verify --merge-record "$LS_DIR/out/output.merge.json" --output "$LS_DIR/edited.csv" \
+  --manifest "$J" "${VOPTS[@]}" "${R[@]}" >/dev/null 2>"$LS_DIR/v.err"; then bad "verify accepted an edited merged output"
+else ok "verify --merge-record refuses an edited merged output: $(head -c 120 "$LS_DIR/v.err")"; fi
+if "$SB" verify --merge-record "$LS_DIR/out/output.merge.json" --output "$OUT" --manifest "$J" \
+  "${VOPTS[@]}" "${R[@]:0:3}" >/dev/null 2>"$LS_DIR/v.err"; then bad "verify accepted 3 of 4 receipts"
+else ok "verify --merge-record refuses a missing receipt: $(head -c 120 "$LS_DIR/v.err")"; fi
+
+# ---- bad input --------------------------------------------------------------
+# expect_fail WHAT PATTERN CMD...: fails, says PATTERN, writes no merged output.
+BAD=$LS_DIR/bad
+expect_fail() {
+  local what=$1 pat=$2; shift 2
+  rm -rf "$BAD"; mkdir -p "$BAD"
+  if "$@" >/dev/null 2>"$LS_DIR/bad.err"; then bad "$what: accepted"
+  elif ! grep -q -- "$pat" "$LS_DIR/bad.err"; then bad "$what: error was: $(cat "$LS_DIR/bad.err")"
+  elif [ -n "$(ls -A "$BAD")" ]; then bad "$what: wrote $(ls "$BAD")"
+  else ok "$what refused: $(tr '\n' ' ' <"$LS_DIR/bad.err" | head -c 150)"; fi
+}
+for n in 0 4097; do
+  manifest "$LS_DIR/n$n.json" sharded "$BAD/output.csv" ",\"shards\":$n"
+  expect_fail "shards $n" '"shards" must be an integer 1..4096' \
+    ls_as operator "$SB" run --manifest "$LS_DIR/n$n.json" --shard 0 --enclave-cid 16
+done
+manifest "$LS_DIR/tobad.json" sharded "$BAD/output.csv" ',"shards":4'
+expect_fail "--shard 4 of 4" 'shard 4 is not one of 0..3' \
+  ls_as operator "$SB" run --manifest "$LS_DIR/tobad.json" --shard 4 --enclave-cid 16
+expect_fail "a sharded job without --shard" 'run each one with --shard K' \
+  ls_as operator "$SB" run --manifest "$LS_DIR/tobad.json" --enclave-cid 16
+expect_fail "--shard -1" 'bad value' \
+  ls_as operator "$SB" run --manifest "$LS_DIR/tobad.json" --shard -1 --enclave-cid 16
+
+mout() { merge --output "$BAD/output.csv" "$@"; }
+expect_fail "a missing shard" 'shard 2 of 4 is missing' mout $(shard_files 0 1 3)
+expect_fail "the same shard twice" 'are both shard 1' mout $(shard_files 0 1 2 3 1)
+# The unsharded job's output and receipt, passed off as shard 2.
+mkdir -p "$LS_DIR/foreign"
+cp "$LS_DIR/out/whole.csv" "$LS_DIR/foreign/output.shard-2.csv"
+cp "$LS_DIR/out/whole.receipt" "$LS_DIR/foreign/output.shard-2.receipt"
+expect_fail "a receipt from another job" "foreign/output.shard-2.csv.*manifest is not the one" \
+  mout $(shard_files 0 1 3) "$LS_DIR/foreign/output.shard-2.csv"
+# The same job id and bids with 2 shards: shard 0 of that run passed off as shard 0 of 4.
+J2=$LS_DIR/job2.json
+manifest "$J2" sharded "$LS_DIR/two/output.csv" ',"shards":2'
+mkdir -p "$LS_DIR/two"
+encrypt "$J2" sharded
+ls_as operator "$SB" run --manifest "$J2" --shard 0 --enclave-cid 17 >/dev/null 2>"$LS_DIR/run.err" ||
+  bad "2-shard run: $(cat "$LS_DIR/run.err")"
+expect_fail "a receipt from another shard count" "two/output.shard-0.csv" \
+  mout "$LS_DIR/two/output.shard-0.csv" $(shard_files 1 2 3)
+mkdir -p "$LS_DIR/edit"
+cp "$LS_DIR/out/output.shard-1.csv" "$LS_DIR/out/output.shard-1.receipt" "$LS_DIR/edit/"
+sed -i '2s/Wins/Loses/' "$LS_DIR/edit/output.shard-1.csv"
+expect_fail "a shard output edited after its receipt" "edit/output.shard-1.csv.*output is not the one" \
+  mout $(shard_files 0 2 3) "$LS_DIR/edit/output.shard-1.csv"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); m=d["Measurements"]
+m["PCR2"]=("0" if m["PCR2"][0]!="0" else "1")+m["PCR2"][1:]; json.dump(d,open(sys.argv[2],"w"))' \
+  "$LS_DIR/pcrs.json" "$LS_DIR/pcrs-other.json"
+expect_fail "other PCRs" 'PCR' "$SB" merge --manifest "$J" --pcrs "$LS_DIR/pcrs-other.json" \
+  --root "$LS_DIR/dev-root.pem" --output "$BAD/output.csv" $(shard_files 0 1 2 3)
+cmp -s "$OUT" "$LS_DIR/out/whole.csv" && ok "the good merged output is untouched" || bad "merged output changed"
+
+ls_checks_done test_e2e_shards
