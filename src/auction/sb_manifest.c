@@ -165,6 +165,23 @@ static SB_RESULT parse_enums(json_t *root, struct sb_manifest *m)
 	return SB_OK_RESULT;
 }
 
+/* "{shard}" only in sealed inputs of a sharded job, once. */
+static SB_RESULT check_shard_inputs(const struct sb_manifest *m)
+{
+	for (size_t i = 0; i < m->nparties; i++) {
+		const struct sb_party *p = &m->parties[i];
+		const char *t = strstr(p->input, SB_SHARD_TOKEN);
+		if (t == NULL)
+			continue;
+		if (p->format != SB_FORMAT_SEALED || m->shards < 2)
+			MANIFEST_FAIL("parties[%zu]: \"" SB_SHARD_TOKEN "\" belongs in the input of a "
+				      "sealed party of a sharded job only", i);
+		if (strstr(t + 1, SB_SHARD_TOKEN) != NULL)
+			MANIFEST_FAIL("parties[%zu]: \"" SB_SHARD_TOKEN "\" appears twice", i);
+	}
+	return SB_OK_RESULT;
+}
+
 static SB_RESULT parse_root(json_t *root, struct sb_manifest *m)
 {
 	static const char *const keys[] = {"version", "job_id",  "region", "computation",
@@ -198,7 +215,8 @@ static SB_RESULT parse_root(json_t *root, struct sb_manifest *m)
 			MANIFEST_FAIL("\"shards\" must be an integer 1..%u", SB_SHARD_MAX);
 		m->shards = (uint32_t)json_integer_value(shards);
 	}
-	return check_uri(m->output, "output");
+	SB_GUARD(check_uri(m->output, "output"));
+	return check_shard_inputs(m);
 }
 
 static SB_RESULT canonicalise(struct sb_manifest *m)
@@ -308,4 +326,21 @@ SB_RESULT sb_manifest_party_names(const struct sb_manifest *m, const char ***out
 		names[i] = m->parties[i].name;
 	*out = names;
 	return SB_OK_RESULT;
+}
+
+bool sb_party_sharded_input(const struct sb_party *p)
+{
+	return strstr(p->input, SB_SHARD_TOKEN) != NULL;
+}
+
+SB_RESULT sb_party_input_uri(const struct sb_party *p, uint32_t k, struct sb_buf *out)
+{
+	const char *t;
+
+	SB_ENSURE(p != NULL && out != NULL, SB_ERR_NULL);
+	t = strstr(p->input, SB_SHARD_TOKEN);
+	if (t == NULL)
+		return sb_buf_append_str(out, p->input);
+	SB_GUARD(sb_buf_append(out, p->input, (size_t)(t - p->input)));
+	return sb_buf_printf(out, "%u%s", k, t + strlen(SB_SHARD_TOKEN));
 }

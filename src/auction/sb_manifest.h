@@ -50,6 +50,14 @@ enum sb_binding {
 #define SB_CTX_MANIFEST "sealbid:manifest"
 #define SB_CTX_PARTY    "sealbid:party"
 #define SB_CTX_PROPERTY "sealbid:property"
+/* A sealed part of one shard (`sealbid seal --shards N`): the shard index, decimal. */
+#define SB_CTX_SHARD    "sealbid:shard"
+/*
+ * In a sealed party's input URI of a sharded manifest, "{shard}" stands for
+ * the shard index: the party sealed one part per shard, and shard K reads
+ * and decrypts only its part (whose context carries sealbid:shard = K).
+ */
+#define SB_SHARD_TOKEN  "{shard}"
 struct sb_party {
 	char name[SB_PARTY_NAME_MAX + 1];
 	char input[SB_MANIFEST_MAX_URI + 1];
@@ -81,6 +89,10 @@ SB_RESULT sb_manifest_party_index(const struct sb_manifest *m, struct sb_slice n
 				  size_t *out);
 /* Whether any party's inputs are unbound ("binding": "none"). */
 bool sb_manifest_has_unbound(const struct sb_manifest *m);
+/* Whether the party sealed one part per shard (its input has SB_SHARD_TOKEN). */
+bool sb_party_sharded_input(const struct sb_party *p);
+/* The party's input URI for shard k (SB_SHARD_TOKEN replaced by k), appended to out. */
+SB_RESULT sb_party_input_uri(const struct sb_party *p, uint32_t k, struct sb_buf *out);
 /* The party names as an array for sb_auction_new (borrowed from m; caller frees the array). */
 SB_RESULT sb_manifest_party_names(const struct sb_manifest *m, const char ***out);
 

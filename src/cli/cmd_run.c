@@ -97,11 +97,16 @@ static sb_result read_input(void *ctx, uint8_t *buf, size_t cap, size_t *n)
  * Opens every party's input before anything is sent, so a missing or
  * unreadable input fails before the job starts; nothing is read yet.
  */
-static SB_RESULT open_inputs(struct sb_storage *st, const struct sb_manifest *m,
+static SB_RESULT open_inputs(struct sb_storage *st, const struct sb_manifest *m, uint32_t shard,
 			     struct sb_storage_reader **rd, struct sb_runner_input *in)
 {
 	for (size_t i = 0; i < m->nparties; i++) {
-		sb_result r = sb_storage_open(st, m->parties[i].input, &rd[i]);
+		/* A party that sealed one part per shard: this shard's part only. */
+		struct sb_buf uri = SB_BUF_INIT(SB_MANIFEST_MAX_URI + 16);
+		sb_result r = sb_party_input_uri(&m->parties[i], shard, &uri);
+		if (sb_ok(r))
+			r = sb_storage_open(st, sb_buf_cstr(&uri), &rd[i]);
+		sb_buf_cleanup(&uri);
 		if (!sb_ok(r)) {
 			sb_error_context("input of %s", m->parties[i].name);
 			return r;
@@ -175,7 +180,7 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 	if (rd == NULL || in == NULL)
 		SB_FAIL_GOTO(rc, SB_ERR_NOMEM, out);
 	SB_GUARD_GOTO(rc, sb_storage_new(NULL, &st), out);
-	SB_GUARD_GOTO(rc, open_inputs(st, &m, rd, in), out);
+	SB_GUARD_GOTO(rc, open_inputs(st, &m, a->shard, rd, in), out);
 	/* An output that could never be written fails before the job, not after. */
 	SB_GUARD_GOTO(rc, receipt_uri(sb_buf_cstr(&out_uri), &rec_uri), out);
 	SB_GUARD_GOTO(rc, sb_publish_check(sb_buf_cstr(&out_uri), sb_buf_cstr(&rec_uri)), out);

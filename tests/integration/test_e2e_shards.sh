@@ -32,23 +32,25 @@ K2=$(ls_create_key buyer2 buyer2)
 for b in 1 2; do ls_pin_key "buyer$b" "$OPERATOR_ARN" "$LS_DIR/pcrs.json" --require-job; done
 ok "4 enclaves up; keys pinned to the image and the job"
 
-# manifest FILE JOB_ID OUTPUT SHARDS_JSON
+# manifest FILE TAG OUTPUT SHARDS_JSON [B2_PART]: B2_PART ".shard-{shard}" = Buyer2 sealed per shard.
 manifest() {
   printf '{"version":1,"job_id":"%s","region":"%s","parties":[%s,%s],"output":"file://%s"%s}\n' \
-    "$2" "$LS_REGION" \
+    "${2%%-*}" "$LS_REGION" \
     "{\"name\":\"Buyer1\",\"input\":\"file://$LS_DIR/b1-$2.csv\",\"key\":\"$K1\"}" \
-    "{\"name\":\"Buyer2\",\"input\":\"file://$LS_DIR/b2-$2.sealed\",\"key\":\"$K2\",\"format\":\"sealed\"}" \
+    "{\"name\":\"Buyer2\",\"input\":\"file://$LS_DIR/b2-$2${5:-}.sealed\",\"key\":\"$K2\",\"format\":\"sealed\"}" \
     "$3" "$4" >"$1"
 }
 # The same bids for every job: 40 properties, ties included, ids not all numeric.
 { for i in $(seq 1 40); do echo "$i,$((1000 + (i * 37) % 101))"; done; echo "Lot-A,5"; } >"$LS_DIR/p1.csv"
 { echo "[].contract,[].bid"; for i in $(seq 1 40); do echo "$i,$((1030 + (i * 53) % 67))"; done
   echo "Lot-B,7"; } >"$LS_DIR/p2.csv"
-encrypt() { # MANIFEST JOB_ID
-  ls_as buyer1 "$SB" encrypt-bids --key-id alias/buyer1 --manifest "$1" --party Buyer1 \
-    "$LS_DIR/p1.csv" >"$LS_DIR/b1-$2.csv"
-  ls_as buyer2 "$SB" seal --key-id alias/buyer2 --manifest "$1" --party Buyer2 \
-    "$LS_DIR/p2.csv" -o "$LS_DIR/b2-$2.sealed"
+encrypt() { # MANIFEST TAG [SEAL_ARGS...]
+  local m=$1 tag=$2 out; shift 2
+  out=$LS_DIR/b2-$tag.sealed; [ $# -gt 0 ] && out=$LS_DIR/b2-$tag.shard-{shard}.sealed
+  ls_as buyer1 "$SB" encrypt-bids --key-id alias/buyer1 --manifest "$m" --party Buyer1 \
+    "$LS_DIR/p1.csv" >"$LS_DIR/b1-$tag.csv"
+  ls_as buyer2 "$SB" seal --key-id alias/buyer2 --manifest "$m" --party Buyer2 "$@" \
+    "$LS_DIR/p2.csv" -o "$out"
 }
 
 # ---- the unsharded job -----------------------------------------------------
@@ -60,8 +62,10 @@ else bad "unsharded job: $(cat "$LS_DIR/run.err")"; fi
 
 # ---- 4 shards on 4 enclaves at once ----------------------------------------
 J=$LS_DIR/job4.json OUT=$LS_DIR/out/output.csv
-manifest "$J" sharded "$OUT" ',"shards":4'
-encrypt "$J" sharded
+manifest "$J" sharded "$OUT" ',"shards":4' '.shard-{shard}'
+encrypt "$J" sharded --shards 4
+[ "$(ls "$LS_DIR"/b2-sharded.shard-*.sealed | wc -l)" = 4 ] && ok "seal --shards 4 wrote 4 parts" \
+  || bad "sealed parts: $(ls "$LS_DIR")"
 pids=()
 for k in 0 1 2 3; do
   ls_as operator "$SB" run --manifest "$J" --shard $k --enclave-cid $((16 + k)) \
@@ -135,9 +139,9 @@ expect_fail "a receipt from another job" "foreign/output.shard-2.csv.*manifest i
   mout $(shard_files 0 1 3) "$LS_DIR/foreign/output.shard-2.csv"
 # The same job id and bids with 2 shards: shard 0 of that run passed off as shard 0 of 4.
 J2=$LS_DIR/job2.json
-manifest "$J2" sharded "$LS_DIR/two/output.csv" ',"shards":2'
+manifest "$J2" sharded-2 "$LS_DIR/two/output.csv" ',"shards":2'
 mkdir -p "$LS_DIR/two"
-encrypt "$J2" sharded
+encrypt "$J2" sharded-2
 ls_as operator "$SB" run --manifest "$J2" --shard 0 --enclave-cid 17 >/dev/null 2>"$LS_DIR/run.err" ||
   bad "2-shard run: $(cat "$LS_DIR/run.err")"
 expect_fail "a receipt from another shard count" "two/output.shard-0.csv" \
@@ -152,6 +156,21 @@ m["PCR2"]=("0" if m["PCR2"][0]!="0" else "1")+m["PCR2"][1:]; json.dump(d,open(sy
   "$LS_DIR/pcrs.json" "$LS_DIR/pcrs-other.json"
 expect_fail "other PCRs" 'PCR' "$SB" merge --manifest "$J" --pcrs "$LS_DIR/pcrs-other.json" \
   --root "$LS_DIR/dev-root.pem" --output "$BAD/output.csv" $(shard_files 0 1 2 3)
+# A sealed part of shard 0 handed to shard 1: its context names shard 0.
+cp "$LS_DIR/b2-sharded.shard-1.sealed" "$LS_DIR/part1.keep"
+cp "$LS_DIR/b2-sharded.shard-0.sealed" "$LS_DIR/b2-sharded.shard-1.sealed"
+before=$(sha256sum "$LS_DIR"/out/output.shard-1.*)
+expect_fail "shard 0's sealed part given to shard 1" '"sealbid:shard"' \
+  ls_as operator "$SB" run --manifest "$J" --shard 1 --enclave-cid 17
+[ "$before" = "$(sha256sum "$LS_DIR"/out/output.shard-1.*)" ] && ok "shard 1's published result is untouched" \
+  || bad "shard 1's result changed"
+cp "$LS_DIR/part1.keep" "$LS_DIR/b2-sharded.shard-1.sealed"
+expect_fail "seal --shards 3 for a 4-shard manifest" 'manifest of 3 shards' \
+  ls_as buyer2 "$SB" seal --key-id alias/buyer2 --manifest "$J" --party Buyer2 --shards 3 \
+  "$LS_DIR/p2.csv" -o "$BAD/p.shard-{shard}.sealed"
+expect_fail "seal of a per-shard party without --shards" 'give --shards 4' \
+  ls_as buyer2 "$SB" seal --key-id alias/buyer2 --manifest "$J" --party Buyer2 \
+  "$LS_DIR/p2.csv" -o "$BAD/p.sealed"
 cmp -s "$OUT" "$LS_DIR/out/whole.csv" && ok "the good merged output is untouched" || bad "merged output changed"
 
 ls_checks_done test_e2e_shards
