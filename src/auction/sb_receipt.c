@@ -189,24 +189,40 @@ out:
 	return rc;
 }
 
+/* A job id as the manifest allows them ([A-Za-z0-9._:-]), safe to print. */
+static bool printable_id(const char *id)
+{
+	if (*id == '\0')
+		return false;
+	for (; *id != '\0'; id++)
+		if (!((*id >= 'A' && *id <= 'Z') || (*id >= 'a' && *id <= 'z') ||
+		      (*id >= '0' && *id <= '9') || strchr("._:-", *id) != NULL))
+			return false;
+	return true;
+}
+
 static SB_RESULT check_bindings(const struct receipt *r, struct sb_slice output,
 				struct sb_slice manifest_json)
 {
 	struct sb_manifest m;
 	uint8_t oh[SB_SHA384_LEN];
-	uint32_t shards;
-	bool same;
+	sb_result rc = SB_OK_RESULT;
 
 	SB_GUARD(sb_manifest_parse(manifest_json, &m));
-	/* Every field of the receipt is bound: the job id must be the manifest's too. */
-	same = memcmp(m.hash, r->manifest_hash, SB_SHA384_LEN) == 0 &&
-	       strcmp(m.job_id, r->job_id) == 0;
-	shards = m.shards;
+	/* Every field of the receipt is bound; the most telling difference is said. */
+	if (strcmp(m.job_id, r->job_id) != 0)
+		rc = sb_error_recordf(SB_ERR_RECEIPT_MISMATCH, SB_HERE,
+				      "the receipt is of job \"%s\", the manifest's is \"%s\"",
+				      printable_id(r->job_id) ? r->job_id : "(not a job id)", m.job_id);
+	else if (m.shards != r->shards)
+		rc = sb_error_recordf(SB_ERR_RECEIPT_MISMATCH, SB_HERE,
+				      "the receipt is for a job of %u shard(s), the manifest declares %u",
+				      r->shards, m.shards);
+	else if (memcmp(m.hash, r->manifest_hash, SB_SHA384_LEN) != 0)
+		rc = sb_error_recordf(SB_ERR_RECEIPT_MISMATCH, SB_HERE,
+				      "the manifest is not the one of the receipt");
 	sb_manifest_cleanup(&m);
-	SB_ENSURE_MSG(same, SB_ERR_RECEIPT_MISMATCH, "the manifest is not the one of the receipt");
-	SB_ENSURE_MSG(shards == r->shards, SB_ERR_RECEIPT_MISMATCH,
-		      "the receipt is for a job of %u shard(s), the manifest declares %u",
-		      r->shards, shards);
+	SB_GUARD(rc);
 	SB_GUARD(sb_sha384(output, oh));
 	SB_ENSURE_MSG(memcmp(oh, r->output_hash, SB_SHA384_LEN) == 0, SB_ERR_RECEIPT_MISMATCH,
 		      "the output is not the one of the receipt");

@@ -135,7 +135,7 @@ expect_fail "the same shard twice" 'are both shard 1' mout $(shard_files 0 1 2 3
 mkdir -p "$LS_DIR/foreign"
 cp "$LS_DIR/out/whole.csv" "$LS_DIR/foreign/output.shard-2.csv"
 cp "$LS_DIR/out/whole.receipt" "$LS_DIR/foreign/output.shard-2.receipt"
-expect_fail "a receipt from another job" "foreign/output.shard-2.csv.*manifest is not the one" \
+expect_fail "a receipt from another job" 'foreign/output.shard-2.csv: the receipt is of job "whole"' \
   mout $(shard_files 0 1 3) "$LS_DIR/foreign/output.shard-2.csv"
 # The same job id and bids with 2 shards: shard 0 of that run passed off as shard 0 of 4.
 J2=$LS_DIR/job2.json
@@ -144,7 +144,7 @@ mkdir -p "$LS_DIR/two"
 encrypt "$J2" sharded-2
 ls_as operator "$SB" run --manifest "$J2" --shard 0 --enclave-cid 17 >/dev/null 2>"$LS_DIR/run.err" ||
   bad "2-shard run: $(cat "$LS_DIR/run.err")"
-expect_fail "a receipt from another shard count" "two/output.shard-0.csv" \
+expect_fail "a receipt from another shard count" "two/output.shard-0.csv: the receipt is for a job of 2 shard(s), the manifest declares 4" \
   mout "$LS_DIR/two/output.shard-0.csv" $(shard_files 1 2 3)
 mkdir -p "$LS_DIR/edit"
 cp "$LS_DIR/out/output.shard-1.csv" "$LS_DIR/out/output.shard-1.receipt" "$LS_DIR/edit/"
