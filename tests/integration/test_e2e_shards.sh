@@ -171,6 +171,11 @@ expect_fail "seal --shards 3 for a 4-shard manifest" 'manifest of 3 shards' \
 expect_fail "seal of a per-shard party without --shards" 'give --shards 4' \
   ls_as buyer2 "$SB" seal --key-id alias/buyer2 --manifest "$J" --party Buyer2 \
   "$LS_DIR/p2.csv" -o "$BAD/p.sealed"
+for n in 1 17 x; do
+  rc=0; "$SB" demo --shards $n >/dev/null 2>"$LS_DIR/demo.err" || rc=$?
+  [ $rc = 2 ] && grep -q -- '--shards is 2..16' "$LS_DIR/demo.err" && ok "demo --shards $n is a usage error" \
+    || bad "demo --shards $n: exit $rc, $(cat "$LS_DIR/demo.err")"
+done
 cmp -s "$OUT" "$LS_DIR/out/whole.csv" && ok "the good merged output is untouched" || bad "merged output changed"
 
 ls_checks_done test_e2e_shards
