@@ -221,8 +221,8 @@ static bool all_digits(struct sb_slice s)
 	return true;
 }
 
-/* Output order of two ids (see sb_pindex_sorted). */
-static int id_order(struct sb_slice a, struct sb_slice b)
+/* Output order of two ids (see sb_pindex_sorted and the header). */
+int sb_pindex_id_cmp(struct sb_slice a, struct sb_slice b)
 {
 	bool na = all_digits(a), nb = all_digits(b);
 
@@ -250,7 +250,7 @@ static int id_order(struct sb_slice a, struct sb_slice b)
 static int hashed_order(const void *pa, const void *pb, void *ctx)
 {
 	const struct sb_pindex *x = ctx;
-	return id_order(hashed_id(x, &x->props[*(const uint32_t *)pa]),
+	return sb_pindex_id_cmp(hashed_id(x, &x->props[*(const uint32_t *)pa]),
 	                hashed_id(x, &x->props[*(const uint32_t *)pb]));
 }
 
@@ -278,7 +278,7 @@ SB_RESULT sb_pindex_sorted(const struct sb_pindex *x, uint32_t **order)
 	const uint32_t *direct = out + (x->count - nd);
 	while (i < nd || j < nh) {
 		bool take_direct =
-		    j == nh || (i < nd && id_order(sb_pindex_id(x, direct[i], ba),
+		    j == nh || (i < nd && sb_pindex_id_cmp(sb_pindex_id(x, direct[i], ba),
 		                                   sb_pindex_id(x, hashed[j], bb)) <= 0);
 		out[n++] = take_direct ? direct[i++] : hashed[j++];
 	}

@@ -55,5 +55,11 @@ struct sb_slice sb_pindex_id(const struct sb_pindex *x, uint32_t idx, char buf[2
  * caller frees *order.
  */
 SB_RESULT sb_pindex_sorted(const struct sb_pindex *x, uint32_t **order);
+/*
+ * The order of output.csv rows (docs/FORMATS.md): ids of digits only first,
+ * in numeric order (leading zeros ignored, then byte order), then the other
+ * ids in byte order. <0, 0, >0 like memcmp; `sealbid merge` uses it too.
+ */
+int sb_pindex_id_cmp(struct sb_slice a, struct sb_slice b);
 
 #endif

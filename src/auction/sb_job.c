@@ -6,10 +6,32 @@
 
 #include "auction/sb_job_internal.h"
 #include "auction/sb_receipt.h"
+#include "auction/sb_shard.h"
 #include "common/sb_mem.h"
+
+static SB_RESULT job_create(struct sb_slice manifest_json, bool sharded, uint32_t k,
+			    const struct sb_job_io *io, struct sb_job **out);
 
 SB_RESULT sb_job_new(struct sb_slice manifest_json, const struct sb_job_io *io,
 		     struct sb_job **out)
+{
+	return job_create(manifest_json, false, 0, io, out);
+}
+
+SB_RESULT sb_job_new_shard(struct sb_slice manifest_json, uint32_t k, const struct sb_job_io *io,
+			   struct sb_job **out)
+{
+	return job_create(manifest_json, true, k, io, out);
+}
+
+bool sb_job_owns(const struct sb_job *job, struct sb_slice property)
+{
+	return job->manifest.shards == 1 ||
+	       sb_shard_owns(property, job->shard, job->manifest.shards);
+}
+
+static SB_RESULT job_create(struct sb_slice manifest_json, bool sharded, uint32_t k,
+			    const struct sb_job_io *io, struct sb_job **out)
 {
 	struct sb_job *job = NULL;
 	const char **names = NULL;
@@ -20,6 +42,12 @@ SB_RESULT sb_job_new(struct sb_slice manifest_json, const struct sb_job_io *io,
 	job->io = io;
 	SB_GUARD_GOTO(rc, sb_manifest_parse(manifest_json, &job->manifest), fail);
 	const struct sb_manifest *m = &job->manifest;
+	if (!sharded && m->shards > 1)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_SHARD, fail,
+				 "the manifest declares %u shards: run each one (--shard K)",
+				 m->shards);
+	SB_GUARD_GOTO(rc, sb_shard_check(k, m->shards), fail);
+	job->shard = k;
 	SB_GUARD_GOTO(rc, sb_calloc(m->nparties, sizeof(*job->parties), (void **)&job->parties),
 		      fail);
 	for (size_t i = 0; i < m->nparties; i++) {
@@ -159,10 +187,11 @@ static SB_RESULT run(struct sb_job *job, struct sb_buf *output, struct sb_buf *r
 	SB_GUARD_GOTO(rc, distinct_keys(job), out);
 	SB_GUARD_GOTO(rc, sb_auction_write_csv(job->auction, output), out);
 	struct sb_slice csv = SB_SLICE(output->data + out_start, output->len - out_start);
-	SB_GUARD_GOTO(rc, sb_receipt_user_data(job->manifest.hash, csv, ud), out);
+	SB_GUARD_GOTO(rc, sb_receipt_user_data_shard(job->manifest.hash, job->shard,
+						     job->manifest.shards, csv, ud), out);
 	SB_GUARD_GOTO(rc, job->io->attest(job->io->ctx, SB_SLICE(ud, sizeof(ud)), &doc), out);
-	rc = sb_receipt_build(job->manifest.job_id, job->manifest.hash, csv, sb_buf_slice(&doc),
-			      receipt);
+	rc = sb_receipt_build_shard(job->manifest.job_id, job->manifest.hash, job->shard,
+				    job->manifest.shards, csv, sb_buf_slice(&doc), receipt);
 out:
 	if (!sb_ok(rc) && output->len > out_start) {
 		sb_wipe(output->data + out_start, output->len - out_start);

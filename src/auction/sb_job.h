@@ -81,9 +81,21 @@ struct sb_job_io {
 
 struct sb_job;
 
-/* Parses manifest (borrowed); io is borrowed for the job's life. Caller frees with sb_job_free. */
+/* Parses manifest (borrowed); io is borrowed for the job's life. Caller frees with sb_job_free.
+ * A manifest with "shards" N > 1 is refused: each shard runs with sb_job_new_shard. */
 SB_RESULT sb_job_new(struct sb_slice manifest_json, const struct sb_job_io *io,
 		     struct sb_job **out);
+/*
+ * Shard k of the manifest's N shards (sb_shard.h): only properties of shard
+ * k are decrypted and computed (a kms-csv file is still read and its trailer
+ * checked whole; a sealed dataset is decrypted whole and other shards' rows
+ * skipped), and the receipt is version 2, binding k and N. k must be 0..N-1
+ * (SB_ERR_BAD_SHARD otherwise); with N = 1 this is sb_job_new.
+ */
+SB_RESULT sb_job_new_shard(struct sb_slice manifest_json, uint32_t k, const struct sb_job_io *io,
+			   struct sb_job **out);
+/* Whether this job computes the property (always, unless sharded). */
+bool sb_job_owns(const struct sb_job *job, struct sb_slice property);
 void sb_job_free(struct sb_job *job);
 const struct sb_manifest *sb_job_manifest(const struct sb_job *job);
 /* Consumes one chunk of a party's input; seq counts from 0 per party. Any

@@ -100,7 +100,6 @@ static SB_RESULT collect_all(const struct sb_job *job, struct collect *c)
 		if (party->binding == SB_BINDING_JOB)
 			SB_GUARD(bind_rows(job, c, first));
 	}
-	set_contexts(job, c->items, c->n);
 	return SB_OK_RESULT;
 }
 
@@ -147,24 +146,49 @@ static SB_RESULT no_duplicates(const struct sb_job *job, const struct collect *c
 	return rc;
 }
 
-/* The trailers: each bound party's data rows digested in file order. */
-static SB_RESULT check_trailer(struct sb_job *job, const struct collect *c, size_t t)
+/*
+ * The trailers: each bound party's data rows digested in file order, over
+ * the whole file (before a shard keeps only its rows), into trailers[party].
+ */
+static SB_RESULT digest_trailers(const struct sb_job *job, const struct collect *c,
+				 struct sb_trailer *trailers)
 {
-	struct sb_trailer tr;
-	const struct sb_job_cipher *trailer = &c->items[t];
-	const char *name = job->manifest.parties[trailer->party].name;
-	sb_result rc;
+	for (size_t p = 0; p < job->manifest.nparties; p++)
+		if (job->manifest.parties[p].format == SB_FORMAT_KMS_CSV &&
+		    job->manifest.parties[p].binding == SB_BINDING_JOB)
+			SB_GUARD(sb_trailer_init(&trailers[p]));
+	for (size_t i = 0; i < c->n; i++) {
+		const struct sb_job_cipher *it = &c->items[i];
+		if (job->manifest.parties[it->party].binding == SB_BINDING_JOB && !is_trailer(it))
+			SB_GUARD(sb_trailer_add(&trailers[it->party], it->property,
+						it->ciphertext_b64));
+	}
+	return SB_OK_RESULT;
+}
 
-	SB_GUARD(sb_trailer_init(&tr));
-	rc = SB_OK_RESULT;
-	for (size_t i = 0; i < t && sb_ok(rc); i++)
-		if (c->items[i].party == trailer->party)
-			rc = sb_trailer_add(&tr, c->items[i].property, c->items[i].ciphertext_b64);
-	if (sb_ok(rc))
-		rc = sb_trailer_check(&tr, sb_buf_slice(&trailer->plaintext));
-	sb_trailer_cleanup(&tr);
+/* A shard decrypts only its own rows, and every bound party's trailer. */
+static void keep_shard(const struct sb_job *job, struct collect *c)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < c->n; i++) {
+		const struct sb_job_cipher *it = &c->items[i];
+		bool trailer = job->manifest.parties[it->party].binding == SB_BINDING_JOB &&
+			       is_trailer(it);
+		if (trailer || sb_job_owns(job, it->property))
+			c->items[kept++] = *it; /* plaintext buffers are still unallocated */
+	}
+	c->n = kept;
+}
+
+static SB_RESULT check_trailer(struct sb_job *job, struct sb_trailer *trailers,
+			       const struct sb_job_cipher *trailer)
+{
+	sb_result rc = sb_trailer_check(&trailers[trailer->party],
+					sb_buf_slice(&trailer->plaintext));
+
 	if (!sb_ok(rc))
-		sb_error_context("party %s", name);
+		sb_error_context("party %s", job->manifest.parties[trailer->party].name);
 	return rc;
 }
 
@@ -185,7 +209,7 @@ static SB_RESULT first_failure(struct sb_job *job, const struct collect *c)
 }
 
 /* Turns decrypted items into bids; the first failure (in input order) wins. */
-static SB_RESULT tally(struct sb_job *job, struct collect *c)
+static SB_RESULT tally(struct sb_job *job, struct collect *c, struct sb_trailer *trailers)
 {
 	SB_GUARD(first_failure(job, c));
 	for (size_t i = 0; i < c->n; i++) {
@@ -199,7 +223,7 @@ static SB_RESULT tally(struct sb_job *job, struct collect *c)
 			return (sb_result){SB_ERR_WRONG_KEY};
 		}
 		if (p->binding == SB_BINDING_JOB && is_trailer(it)) {
-			SB_GUARD(check_trailer(job, c, i));
+			SB_GUARD(check_trailer(job, trailers, it));
 			sb_buf_cleanup(&it->plaintext);
 			continue;
 		}
@@ -223,16 +247,24 @@ static SB_RESULT tally(struct sb_job *job, struct collect *c)
 SB_RESULT sb_job_csv_run(struct sb_job *job)
 {
 	struct collect c = {0};
+	struct sb_trailer *trailers = NULL;
 	sb_result rc;
 
+	SB_GUARD(sb_calloc(job->manifest.nparties, sizeof(*trailers), (void **)&trailers));
 	SB_GUARD_GOTO(rc, collect_all(job, &c), out);
 	SB_GUARD_GOTO(rc, no_duplicates(job, &c), out);
+	SB_GUARD_GOTO(rc, digest_trailers(job, &c, trailers), out);
+	keep_shard(job, &c);
+	set_contexts(job, c.items, c.n); /* the items no longer move */
 	if (c.n > 0)
 		SB_GUARD_GOTO(rc, job->io->decrypt(job->io->ctx, c.items, c.n), out);
-	rc = tally(job, &c);
+	rc = tally(job, &c, trailers);
 out:
 	for (size_t i = 0; i < c.n; i++)
 		sb_buf_cleanup(&c.items[i].plaintext);
+	for (size_t p = 0; p < job->manifest.nparties; p++)
+		sb_trailer_cleanup(&trailers[p]);
+	free(trailers);
 	free(c.items);
 	return rc;
 }

@@ -21,6 +21,7 @@ struct sb_job {
 	const struct sb_job_io *io;
 	struct sb_job_party *parties;
 	struct sb_auction *auction;
+	uint32_t shard; /* 0..manifest.shards-1 */
 	bool finished;
 	bool failed;
 };

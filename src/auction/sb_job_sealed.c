@@ -8,6 +8,7 @@
  * ("property,amount" after the header "[].contract,[].bid") tallied at once.
  * Memory: one frame of ciphertext and of plaintext, whatever the input size.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,8 +65,12 @@ void sb_job_sealed_free(struct sb_job_sealed *s)
 static SB_RESULT open_message(struct sb_job *job, size_t party, struct sb_job_sealed *s)
 {
 	const struct sb_party *p = &job->manifest.parties[party];
+	char shard[16];
+	(void)snprintf(shard, sizeof(shard), "%u", job->shard);
+	/* A part sealed for one shard also names it (sb_manifest.h, SB_SHARD_TOKEN). */
 	const struct sb_esdk_pair want[] = {{SB_CTX_MANIFEST, job->manifest.hash_hex},
-	                                    {SB_CTX_PARTY, p->name}};
+	                                    {SB_CTX_PARTY, p->name},
+	                                    {SB_CTX_SHARD, shard}};
 	const struct sb_esdk_edk *edk;
 	struct sb_job_ctx *ctx = NULL;
 	struct sb_buf data_key = SB_BUF_INIT_SECRET(SB_JOB_DATA_KEY_MAX);
@@ -73,7 +78,7 @@ static SB_RESULT open_message(struct sb_job *job, size_t party, struct sb_job_se
 	sb_result rc;
 
 	/* Before any KMS call: data sealed for another job or party stops here. */
-	SB_GUARD(sb_esdk_header_check_context(&s->hdr, want, 2));
+	SB_GUARD(sb_esdk_header_check_context(&s->hdr, want, sb_party_sharded_input(p) ? 3 : 2));
 	SB_GUARD(sb_esdk_header_find_kms_edk(&s->hdr, sb_job_key_matches, p->key, &edk));
 	SB_GUARD(sb_calloc(s->hdr.npairs, sizeof(*ctx), (void **)&ctx));
 	for (size_t i = 0; i < s->hdr.npairs; i++)
@@ -127,7 +132,15 @@ static SB_RESULT tally_line(struct sb_job *job, size_t party, struct sb_job_seal
 		sb_error_context("party %s, row %zu", p->name, s->lines - 1);
 		return r;
 	}
-	r = sb_auction_add_bid(job->auction, party, prop, &amount);
+	/* Another shard's row: parsed (a bad row fails every shard alike), not tallied;
+	 * in a part sealed for this shard, it is an error. */
+	bool mine = sb_job_owns(job, prop);
+	if (!mine && sb_party_sharded_input(p))
+		r = sb_error_recordf(SB_ERR_BAD_SHARD, SB_HERE,
+		                     "the part sealed for shard %u holds another shard's property",
+		                     job->shard);
+	else
+		r = mine ? sb_auction_add_bid(job->auction, party, prop, &amount) : SB_OK_RESULT;
 	sb_amount_wipe(&amount);
 	if (!sb_ok(r))
 		sb_error_context("party %s, row %zu", p->name, s->lines - 1);

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "auction/sb_shard.h"
 #include "common/sb_mem.h"
 
 #define MANIFEST_FAIL(...) SB_BAIL_MSG(SB_ERR_BAD_MANIFEST, __VA_ARGS__)
@@ -164,11 +165,28 @@ static SB_RESULT parse_enums(json_t *root, struct sb_manifest *m)
 	return SB_OK_RESULT;
 }
 
+/* "{shard}" only in sealed inputs of a sharded job, once. */
+static SB_RESULT check_shard_inputs(const struct sb_manifest *m)
+{
+	for (size_t i = 0; i < m->nparties; i++) {
+		const struct sb_party *p = &m->parties[i];
+		const char *t = strstr(p->input, SB_SHARD_TOKEN);
+		if (t == NULL)
+			continue;
+		if (p->format != SB_FORMAT_SEALED || m->shards < 2)
+			MANIFEST_FAIL("parties[%zu]: \"" SB_SHARD_TOKEN "\" belongs in the input of a "
+				      "sealed party of a sharded job only", i);
+		if (strstr(t + 1, SB_SHARD_TOKEN) != NULL)
+			MANIFEST_FAIL("parties[%zu]: \"" SB_SHARD_TOKEN "\" appears twice", i);
+	}
+	return SB_OK_RESULT;
+}
+
 static SB_RESULT parse_root(json_t *root, struct sb_manifest *m)
 {
 	static const char *const keys[] = {"version", "job_id",  "region", "computation",
-					   "disclose", "parties", "output", NULL};
-	json_t *ver;
+					   "disclose", "parties", "output", "shards", NULL};
+	json_t *ver, *shards;
 
 	if (!json_is_object(root))
 		MANIFEST_FAIL("top level must be an object");
@@ -189,7 +207,16 @@ static SB_RESULT parse_root(json_t *root, struct sb_manifest *m)
 	SB_GUARD(parse_parties(json_object_get(root, "parties"), m));
 	SB_GUARD(get_string(root, "manifest", "output", true, SB_MANIFEST_MAX_URI, m->output,
 			    NULL));
-	return check_uri(m->output, "output");
+	shards = json_object_get(root, "shards");
+	m->shards = 1;
+	if (shards != NULL) {
+		if (!json_is_integer(shards) || json_integer_value(shards) < 1 ||
+		    json_integer_value(shards) > SB_SHARD_MAX)
+			MANIFEST_FAIL("\"shards\" must be an integer 1..%u", SB_SHARD_MAX);
+		m->shards = (uint32_t)json_integer_value(shards);
+	}
+	SB_GUARD(check_uri(m->output, "output"));
+	return check_shard_inputs(m);
 }
 
 static SB_RESULT canonicalise(struct sb_manifest *m)
@@ -210,6 +237,8 @@ static SB_RESULT canonicalise(struct sb_manifest *m)
 	json_object_set_new(root, "computation", json_string(comp[m->computation]));
 	json_object_set_new(root, "disclose", json_string(disc[m->disclose]));
 	json_object_set_new(root, "output", json_string(m->output));
+	if (m->shards != 1) /* absent when 1: unsharded manifests keep their hash */
+		json_object_set_new(root, "shards", json_integer(m->shards));
 	for (size_t i = 0; i < m->nparties; i++)
 		json_array_append_new(parties,
 				      json_pack("{s:s, s:s, s:s, s:s, s:s}", "name",
@@ -297,4 +326,21 @@ SB_RESULT sb_manifest_party_names(const struct sb_manifest *m, const char ***out
 		names[i] = m->parties[i].name;
 	*out = names;
 	return SB_OK_RESULT;
+}
+
+bool sb_party_sharded_input(const struct sb_party *p)
+{
+	return strstr(p->input, SB_SHARD_TOKEN) != NULL;
+}
+
+SB_RESULT sb_party_input_uri(const struct sb_party *p, uint32_t k, struct sb_buf *out)
+{
+	const char *t;
+
+	SB_ENSURE(p != NULL && out != NULL, SB_ERR_NULL);
+	t = strstr(p->input, SB_SHARD_TOKEN);
+	if (t == NULL)
+		return sb_buf_append_str(out, p->input);
+	SB_GUARD(sb_buf_append(out, p->input, (size_t)(t - p->input)));
+	return sb_buf_printf(out, "%u%s", k, t + strlen(SB_SHARD_TOKEN));
 }

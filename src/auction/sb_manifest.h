@@ -7,11 +7,14 @@
  *    "disclose": "winner" | "winner-and-price",           (default winner)
  *    "parties": [{"name", "input", "format": "kms-csv" | "sealed", "key",
  *                 "binding": "job" | "none"}, ...],   (>= 2; defaults kms-csv, job)
- *    "output": "s3://bucket/key" | "file:///path"}
+ *    "output": "s3://bucket/key" | "file:///path",
+ *    "shards": 1..4096}                                   (default 1; sb_shard.h)
  *
  * The manifest hash is SHA-384 over the canonical form: the validated
  * manifest with defaults filled in, re-serialised as JSON with keys sorted,
- * no insignificant white space and non-ASCII characters escaped.
+ * no insignificant white space and non-ASCII characters escaped. "shards"
+ * appears in the canonical form only when it is not 1, so a manifest written
+ * before sharding existed keeps its hash (and the data bound to it).
  */
 #ifndef SB_MANIFEST_H
 #define SB_MANIFEST_H
@@ -47,6 +50,14 @@ enum sb_binding {
 #define SB_CTX_MANIFEST "sealbid:manifest"
 #define SB_CTX_PARTY    "sealbid:party"
 #define SB_CTX_PROPERTY "sealbid:property"
+/* A sealed part of one shard (`sealbid seal --shards N`): the shard index, decimal. */
+#define SB_CTX_SHARD    "sealbid:shard"
+/*
+ * In a sealed party's input URI of a sharded manifest, "{shard}" stands for
+ * the shard index: the party sealed one part per shard, and shard K reads
+ * and decrypts only its part (whose context carries sealbid:shard = K).
+ */
+#define SB_SHARD_TOKEN  "{shard}"
 struct sb_party {
 	char name[SB_PARTY_NAME_MAX + 1];
 	char input[SB_MANIFEST_MAX_URI + 1];
@@ -64,6 +75,7 @@ struct sb_manifest {
 	struct sb_party *parties; /* owned */
 	size_t nparties;
 	char output[SB_MANIFEST_MAX_URI + 1];
+	uint32_t shards; /* 1..SB_SHARD_MAX */
 	uint8_t hash[SB_SHA384_LEN];
 	char hash_hex[2 * SB_SHA384_LEN + 1]; /* lowercase: the sealbid:manifest value */
 	struct sb_buf canonical; /* canonical JSON, owned */
@@ -77,6 +89,10 @@ SB_RESULT sb_manifest_party_index(const struct sb_manifest *m, struct sb_slice n
 				  size_t *out);
 /* Whether any party's inputs are unbound ("binding": "none"). */
 bool sb_manifest_has_unbound(const struct sb_manifest *m);
+/* Whether the party sealed one part per shard (its input has SB_SHARD_TOKEN). */
+bool sb_party_sharded_input(const struct sb_party *p);
+/* The party's input URI for shard k (SB_SHARD_TOKEN replaced by k), appended to out. */
+SB_RESULT sb_party_input_uri(const struct sb_party *p, uint32_t k, struct sb_buf *out);
 /* The party names as an array for sb_auction_new (borrowed from m; caller frees the array). */
 SB_RESULT sb_manifest_party_names(const struct sb_manifest *m, const char ***out);
 

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "auction/sb_manifest.h"
+#include "auction/sb_shard.h"
 #include "common/sb_encoding.h"
 #include "common/sb_mem.h"
 
@@ -19,9 +20,41 @@ SB_RESULT sb_receipt_user_data(const uint8_t manifest_hash[SB_SHA384_LEN],
 	return sb_sha384(SB_SLICE(both, sizeof(both)), out);
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+SB_RESULT sb_receipt_user_data_shard(const uint8_t manifest_hash[SB_SHA384_LEN], uint32_t k,
+				     uint32_t n, struct sb_slice output,
+				     uint8_t out[SB_SHA384_LEN])
+{
+	uint8_t all[2 * SB_SHA384_LEN + 8];
+
+	if (n == 1 && k == 0)
+		return sb_receipt_user_data(manifest_hash, output, out);
+	SB_ENSURE(manifest_hash != NULL && out != NULL, SB_ERR_NULL);
+	SB_GUARD(sb_shard_check(k, n));
+	memcpy(all, manifest_hash, SB_SHA384_LEN);
+	put_be32(all + SB_SHA384_LEN, k);
+	put_be32(all + SB_SHA384_LEN + 4, n);
+	SB_GUARD(sb_sha384(output, all + SB_SHA384_LEN + 8));
+	return sb_sha384(SB_SLICE(all, sizeof(all)), out);
+}
+
 SB_RESULT sb_receipt_build(const char *job_id, const uint8_t manifest_hash[SB_SHA384_LEN],
 			   struct sb_slice output, struct sb_slice attestation_doc,
 			   struct sb_buf *out)
+{
+	return sb_receipt_build_shard(job_id, manifest_hash, 0, 1, output, attestation_doc, out);
+}
+
+SB_RESULT sb_receipt_build_shard(const char *job_id, const uint8_t manifest_hash[SB_SHA384_LEN],
+				 uint32_t k, uint32_t n, struct sb_slice output,
+				 struct sb_slice attestation_doc, struct sb_buf *out)
 {
 	uint8_t oh[SB_SHA384_LEN];
 	struct sb_buf mh_hex = SB_BUF_INIT(128), oh_hex = SB_BUF_INIT(128);
@@ -33,8 +66,17 @@ SB_RESULT sb_receipt_build(const char *job_id, const uint8_t manifest_hash[SB_SH
 	SB_GUARD_GOTO(rc, sb_hex_encode(SB_SLICE(manifest_hash, SB_SHA384_LEN), &mh_hex), out);
 	SB_GUARD_GOTO(rc, sb_hex_encode(SB_SLICE(oh, sizeof(oh)), &oh_hex), out);
 	SB_GUARD_GOTO(rc, sb_base64_encode(attestation_doc, &doc_b64), out);
+	SB_GUARD_GOTO(rc, sb_shard_check(k, n), out);
 	/* job_id is validated by the manifest parser: [A-Za-z0-9._:-] only. */
-	rc = sb_buf_printf(out,
+	if (n > 1)
+		rc = sb_buf_printf(out,
+				   "{\"version\":2,\"job_id\":\"%s\",\"manifest_sha384\":\"%s\","
+				   "\"shard\":%u,\"shards\":%u,"
+				   "\"output_sha384\":\"%s\",\"attestation_document\":\"%s\"}\n",
+				   job_id, sb_buf_cstr(&mh_hex), k, n, sb_buf_cstr(&oh_hex),
+				   sb_buf_cstr(&doc_b64));
+	else
+		rc = sb_buf_printf(out,
 			   "{\"version\":1,\"job_id\":\"%s\",\"manifest_sha384\":\"%s\","
 			   "\"output_sha384\":\"%s\",\"attestation_document\":\"%s\"}\n",
 			   job_id, sb_buf_cstr(&mh_hex), sb_buf_cstr(&oh_hex),
@@ -47,6 +89,8 @@ out:
 }
 
 struct receipt {
+	uint32_t version;
+	uint32_t shard, shards;
 	char job_id[129];
 	uint8_t manifest_hash[SB_SHA384_LEN];
 	uint8_t output_hash[SB_SHA384_LEN];
@@ -68,10 +112,40 @@ static SB_RESULT hex_field(json_t *root, const char *name, uint8_t out[SB_SHA384
 	return SB_OK_RESULT;
 }
 
+static SB_RESULT shard_field(json_t *root, const char *name, uint32_t *out)
+{
+	json_t *v = json_object_get(root, name);
+
+	SB_ENSURE_MSG(json_is_integer(v) && json_integer_value(v) >= 0 &&
+			  json_integer_value(v) <= SB_SHARD_MAX,
+		      SB_ERR_BAD_RECEIPT, "\"%s\" must be an integer 0..%u", name, SB_SHARD_MAX);
+	*out = (uint32_t)json_integer_value(v);
+	return SB_OK_RESULT;
+}
+
+/* Version 1: no shard fields (shard 0 of 1). Version 2: both, a real shard of N > 1. */
+static SB_RESULT shard_fields(json_t *root, struct receipt *r)
+{
+	if (r->version == 1) {
+		SB_ENSURE_MSG(json_object_get(root, "shard") == NULL &&
+				  json_object_get(root, "shards") == NULL,
+			      SB_ERR_BAD_RECEIPT, "a version 1 receipt has no shard fields");
+		r->shard = 0;
+		r->shards = 1;
+		return SB_OK_RESULT;
+	}
+	SB_GUARD(shard_field(root, "shard", &r->shard));
+	SB_GUARD(shard_field(root, "shards", &r->shards));
+	SB_ENSURE_MSG(r->shards > 1 && r->shard < r->shards, SB_ERR_BAD_RECEIPT,
+		      "\"shard\" must be one of 0..shards-1 and \"shards\" over 1");
+	return SB_OK_RESULT;
+}
+
 static SB_RESULT receipt_parse(struct sb_slice text, struct receipt *r)
 {
-	static const char *const keys[] = {"version", "job_id", "manifest_sha384",
-					   "output_sha384", "attestation_document", NULL};
+	static const char *const keys[] = {"version", "job_id", "manifest_sha384", "shard",
+					   "shards", "output_sha384", "attestation_document",
+					   NULL};
 	json_error_t err;
 	const char *key;
 	json_t *root, *val;
@@ -94,8 +168,10 @@ static SB_RESULT receipt_parse(struct sb_slice text, struct receipt *r)
 					 key);
 	}
 	val = json_object_get(root, "version");
-	if (!json_is_integer(val) || json_integer_value(val) != 1)
-		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "\"version\" must be 1");
+	if (!json_is_integer(val) || json_integer_value(val) < 1 || json_integer_value(val) > 2)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "\"version\" must be 1 or 2");
+	r->version = (uint32_t)json_integer_value(val);
+	SB_GUARD_GOTO(rc, shard_fields(root, r), out);
 	val = json_object_get(root, "job_id");
 	if (!json_is_string(val) || json_string_length(val) >= sizeof(r->job_id))
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_RECEIPT, out, "\"job_id\" must be a string");
@@ -113,19 +189,40 @@ out:
 	return rc;
 }
 
+/* A job id as the manifest allows them ([A-Za-z0-9._:-]), safe to print. */
+static bool printable_id(const char *id)
+{
+	if (*id == '\0')
+		return false;
+	for (; *id != '\0'; id++)
+		if (!((*id >= 'A' && *id <= 'Z') || (*id >= 'a' && *id <= 'z') ||
+		      (*id >= '0' && *id <= '9') || strchr("._:-", *id) != NULL))
+			return false;
+	return true;
+}
+
 static SB_RESULT check_bindings(const struct receipt *r, struct sb_slice output,
 				struct sb_slice manifest_json)
 {
 	struct sb_manifest m;
 	uint8_t oh[SB_SHA384_LEN];
-	bool same;
+	sb_result rc = SB_OK_RESULT;
 
 	SB_GUARD(sb_manifest_parse(manifest_json, &m));
-	/* Every field of the receipt is bound: the job id must be the manifest's too. */
-	same = memcmp(m.hash, r->manifest_hash, SB_SHA384_LEN) == 0 &&
-	       strcmp(m.job_id, r->job_id) == 0;
+	/* Every field of the receipt is bound; the most telling difference is said. */
+	if (strcmp(m.job_id, r->job_id) != 0)
+		rc = sb_error_recordf(SB_ERR_RECEIPT_MISMATCH, SB_HERE,
+				      "the receipt is of job \"%s\", the manifest's is \"%s\"",
+				      printable_id(r->job_id) ? r->job_id : "(not a job id)", m.job_id);
+	else if (m.shards != r->shards)
+		rc = sb_error_recordf(SB_ERR_RECEIPT_MISMATCH, SB_HERE,
+				      "the receipt is for a job of %u shard(s), the manifest declares %u",
+				      r->shards, m.shards);
+	else if (memcmp(m.hash, r->manifest_hash, SB_SHA384_LEN) != 0)
+		rc = sb_error_recordf(SB_ERR_RECEIPT_MISMATCH, SB_HERE,
+				      "the manifest is not the one of the receipt");
 	sb_manifest_cleanup(&m);
-	SB_ENSURE_MSG(same, SB_ERR_RECEIPT_MISMATCH, "the manifest is not the one of the receipt");
+	SB_GUARD(rc);
 	SB_GUARD(sb_sha384(output, oh));
 	SB_ENSURE_MSG(memcmp(oh, r->output_hash, SB_SHA384_LEN) == 0, SB_ERR_RECEIPT_MISMATCH,
 		      "the output is not the one of the receipt");
@@ -136,9 +233,16 @@ SB_RESULT sb_receipt_verify(struct sb_slice receipt, struct sb_slice output,
 			    struct sb_slice manifest_json, struct sb_verify_opts *opts,
 			    struct sb_attest_doc **doc_out)
 {
+	return sb_receipt_verify_info(receipt, output, manifest_json, opts, doc_out, NULL);
+}
+
+SB_RESULT sb_receipt_verify_info(struct sb_slice receipt, struct sb_slice output,
+				 struct sb_slice manifest_json, struct sb_verify_opts *opts,
+				 struct sb_attest_doc **doc_out, struct sb_receipt_info *info)
+{
 	struct receipt r = {.doc = SB_BUF_INIT(SB_ATTEST_DOC_MAX)};
 	struct sb_attest_doc *unverified = NULL;
-	uint8_t ud[SB_SHA384_LEN];
+	uint8_t ud[SB_SHA384_LEN], rh[SB_SHA384_LEN];
 	uint64_t at_saved;
 	sb_result rc;
 
@@ -149,7 +253,9 @@ SB_RESULT sb_receipt_verify(struct sb_slice receipt, struct sb_slice output,
 	SB_GUARD_GOTO(rc, receipt_parse(receipt, &r), out);
 	SB_GUARD_GOTO(rc, check_bindings(&r, output, manifest_json), out);
 	/* The document must commit to exactly this manifest and output. */
-	SB_GUARD_GOTO(rc, sb_receipt_user_data(r.manifest_hash, output, ud), out);
+	SB_GUARD_GOTO(rc, sb_receipt_user_data_shard(r.manifest_hash, r.shard, r.shards, output, ud),
+		      out);
+	SB_GUARD_GOTO(rc, sb_sha384(receipt, rh), out);
 	opts->expect_user_data.set = true;
 	opts->expect_user_data.value = SB_SLICE(ud, sizeof(ud));
 	at_saved = opts->at_ms;
@@ -159,6 +265,12 @@ SB_RESULT sb_receipt_verify(struct sb_slice receipt, struct sb_slice output,
 	}
 	rc = sb_attest_verify(sb_buf_slice(&r.doc), opts, doc_out);
 	opts->at_ms = at_saved;
+	if (sb_ok(rc) && info != NULL) {
+		info->version = r.version;
+		info->shard = r.shard;
+		info->shards = r.shards;
+		memcpy(info->receipt_hash, rh, sizeof(rh));
+	}
 out:
 	opts->expect_user_data.set = false;
 	sb_attest_doc_free(unverified);

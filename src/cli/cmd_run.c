@@ -19,23 +19,32 @@
 #include "common/sb_encoding.h"
 #include "common/sb_file.h"
 #include "common/sb_parse.h"
+#include "auction/sb_shard.h"
+#include "host/sb_merge.h"
 #include "host/sb_publish.h"
 #include "host/sb_runner.h"
 #include "wire/sb_vsock.h"
 
 static const char usage_text[] =
 	"usage: sealbid run --manifest job.json --enclave-cid N [--port P]\n"
-	"                   [--connect-ms MS] [--timeout-ms MS] [--json]\n"
+	"                   [--shard K] [--connect-ms MS] [--timeout-ms MS] [--json]\n"
 	"\n"
 	"Runs one job on an enclave: reads every party's input named in the manifest\n"
 	"(s3://bucket/key or file:///path), sends the AWS credentials of the usual chain\n"
 	"(environment, AWS_PROFILE, EC2 instance role through IMDSv2), the manifest and\n"
 	"the inputs over vsock, and writes the enclave's result to the manifest's output\n"
 	"(output.csv) with its receipt beside it (output.receipt), both or neither.\n"
-	"Locally, SEALBID_VSOCK_DIR maps vsock to Unix sockets.\n";
+	"Locally, SEALBID_VSOCK_DIR maps vsock to Unix sockets.\n"
+	"\n"
+	"A manifest with \"shards\": N runs one shard at a time: --shard K (0..N-1)\n"
+	"computes only shard K's properties and writes output.shard-K.csv and\n"
+	"output.shard-K.receipt beside the manifest's output; `sealbid merge` verifies\n"
+	"and combines the N shards.\n";
 
 struct run_args {
 	const char *manifest_path;
+	bool has_shard;
+	uint32_t shard;
 	struct sb_runner_opts ro;
 	bool json;
 };
@@ -88,11 +97,16 @@ static sb_result read_input(void *ctx, uint8_t *buf, size_t cap, size_t *n)
  * Opens every party's input before anything is sent, so a missing or
  * unreadable input fails before the job starts; nothing is read yet.
  */
-static SB_RESULT open_inputs(struct sb_storage *st, const struct sb_manifest *m,
+static SB_RESULT open_inputs(struct sb_storage *st, const struct sb_manifest *m, uint32_t shard,
 			     struct sb_storage_reader **rd, struct sb_runner_input *in)
 {
 	for (size_t i = 0; i < m->nparties; i++) {
-		sb_result r = sb_storage_open(st, m->parties[i].input, &rd[i]);
+		/* A party that sealed one part per shard: this shard's part only. */
+		struct sb_buf uri = SB_BUF_INIT(SB_MANIFEST_MAX_URI + 16);
+		sb_result r = sb_party_input_uri(&m->parties[i], shard, &uri);
+		if (sb_ok(r))
+			r = sb_storage_open(st, sb_buf_cstr(&uri), &rd[i]);
+		sb_buf_cleanup(&uri);
 		if (!sb_ok(r)) {
 			sb_error_context("input of %s", m->parties[i].name);
 			return r;
@@ -120,10 +134,32 @@ static void warn_unbound(const struct sb_manifest *m)
 				m->parties[i].name);
 }
 
+/* The shard checks the CLI can make before anything is sent (the enclave checks again). */
+static SB_RESULT check_shard(const struct run_args *a, const struct sb_manifest *m)
+{
+	if (!a->has_shard) {
+		SB_ENSURE_MSG(m->shards == 1, SB_ERR_BAD_SHARD,
+			      "the manifest declares %u shards: run each one with --shard K "
+			      "(0..%u)", m->shards, m->shards - 1);
+		return SB_OK_RESULT;
+	}
+	return sb_shard_check(a->shard, m->shards);
+}
+
+/* Where this run writes: the manifest's output, or shard K's file beside it. */
+static SB_RESULT output_uri(const struct run_args *a, const struct sb_manifest *m,
+			    struct sb_buf *out)
+{
+	if (!a->has_shard || m->shards == 1)
+		return sb_buf_append_str(out, m->output);
+	return sb_merge_shard_uri(m->output, a->shard, out);
+}
+
 static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 {
 	struct sb_buf text = SB_BUF_INIT(SB_MANIFEST_MAX_BYTES), out = SB_BUF_INIT(1u << 30),
-		      rec = SB_BUF_INIT(1u << 20), rec_uri = SB_BUF_INIT(4096), hash = SB_BUF_INIT(128);
+		      rec = SB_BUF_INIT(1u << 20), rec_uri = SB_BUF_INIT(4096), hash = SB_BUF_INIT(128),
+		      begin = SB_BUF_INIT(SB_MANIFEST_MAX_BYTES + 8), out_uri = SB_BUF_INIT(4096);
 	struct sb_storage_reader **rd = NULL;
 	struct sb_runner_input *in = NULL;
 	struct sb_storage *st = NULL;
@@ -134,29 +170,35 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 	sb_msg_creds_init(&creds);
 	SB_GUARD_GOTO(rc, sb_file_read(a->manifest_path, &text), out);
 	SB_GUARD_GOTO(rc, sb_manifest_parse(sb_buf_slice(&text), &m), out);
+	SB_GUARD_GOTO(rc, check_shard(a, &m), out);
+	SB_GUARD_GOTO(rc, output_uri(a, &m, &out_uri), out);
+	SB_GUARD_GOTO(rc, sb_msg_begin_job_append(&begin, a->has_shard ? &a->shard : NULL,
+						  sb_buf_slice(&text)), out);
 	warn_unbound(&m);
 	rd = calloc(m.nparties, sizeof(*rd));
 	in = calloc(m.nparties, sizeof(*in));
 	if (rd == NULL || in == NULL)
 		SB_FAIL_GOTO(rc, SB_ERR_NOMEM, out);
 	SB_GUARD_GOTO(rc, sb_storage_new(NULL, &st), out);
-	SB_GUARD_GOTO(rc, open_inputs(st, &m, rd, in), out);
+	SB_GUARD_GOTO(rc, open_inputs(st, &m, a->shard, rd, in), out);
 	/* An output that could never be written fails before the job, not after. */
-	SB_GUARD_GOTO(rc, receipt_uri(m.output, &rec_uri), out);
-	SB_GUARD_GOTO(rc, sb_publish_check(m.output, sb_buf_cstr(&rec_uri)), out);
+	SB_GUARD_GOTO(rc, receipt_uri(sb_buf_cstr(&out_uri), &rec_uri), out);
+	SB_GUARD_GOTO(rc, sb_publish_check(sb_buf_cstr(&out_uri), sb_buf_cstr(&rec_uri)), out);
 	SB_GUARD_GOTO(rc, get_creds(&creds), out);
-	SB_GUARD_GOTO(rc, sb_runner_run(&a->ro, &creds, sb_buf_slice(&text), in, m.nparties, &out,
+	/* BeginJob's payload: the manifest, prefixed with the shard when there is one. */
+	SB_GUARD_GOTO(rc, sb_runner_run(&a->ro, &creds, sb_buf_slice(&begin), in, m.nparties, &out,
 					&rec), out);
-	SB_GUARD_GOTO(rc, sb_publish_pair(st, m.output, sb_buf_cstr(&rec_uri), sb_buf_slice(&out),
-					  sb_buf_slice(&rec)),
+	SB_GUARD_GOTO(rc, sb_publish_pair(st, sb_buf_cstr(&out_uri), sb_buf_cstr(&rec_uri),
+					  sb_buf_slice(&out), sb_buf_slice(&rec)),
 		      out);
 	SB_GUARD_GOTO(rc, sb_hex_encode(SB_SLICE(m.hash, sizeof(m.hash)), &hash), out);
 	if (a->json)
 		rc = sb_buf_printf(summary,
 				   "{\"job_id\":\"%s\",\"manifest_sha384\":\"%s\",\"output\":\"%s\","
 				   "\"receipt\":\"%s\"}\n",
-				   m.job_id, sb_buf_cstr(&hash), m.output, sb_buf_cstr(&rec_uri));
-	else if (printf("job %s done: wrote %s and %s\n", m.job_id, m.output,
+				   m.job_id, sb_buf_cstr(&hash), sb_buf_cstr(&out_uri),
+				   sb_buf_cstr(&rec_uri));
+	else if (printf("job %s done: wrote %s and %s\n", m.job_id, sb_buf_cstr(&out_uri),
 			sb_buf_cstr(&rec_uri)) < 0 ||
 		 fwrite(out.data, 1, out.len, stdout) != out.len)
 		/* Published already; printed directly so the output is not copied again. */
@@ -174,6 +216,8 @@ out:
 	sb_buf_cleanup(&rec);
 	sb_buf_cleanup(&rec_uri);
 	sb_buf_cleanup(&hash);
+	sb_buf_cleanup(&begin);
+	sb_buf_cleanup(&out_uri);
 	return rc;
 }
 
@@ -186,6 +230,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 		{"connect-ms", required_argument, NULL, 'C'},
 		{"timeout-ms", required_argument, NULL, 't'},
 		{"json", no_argument, NULL, 'j'},
+		{"shard", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	bool have_cid = false;
@@ -212,6 +257,10 @@ static int parse_args(int argc, char **argv, struct run_args *a)
 			break;
 		case 'j':
 			a->json = true;
+			break;
+		case 's':
+			r = sb_parse_u32_str(optarg, 0, SB_SHARD_MAX - 1, &a->shard);
+			a->has_shard = true;
 			break;
 		default:
 			return sb_cli_usage_error("run", "unknown option");

@@ -15,11 +15,13 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include "auction/sb_job.h"
+#include "auction/sb_shard.h"
 #include "cli/cli.h"
 #include "cli/sb_cli_sealed.h"
 #include "common/sb_file.h"
@@ -28,7 +30,7 @@
 
 static const char usage_text[] =
 	"usage: sealbid seal --key-id KEY --manifest job.json --party NAME BIDS.csv -o BIDS.sealed\n"
-	"                    [--suite 0x0578|0x0478] [--frame-size BYTES]\n"
+	"                    [--suite 0x0578|0x0478] [--frame-size BYTES] [--shards N]\n"
 	"\n"
 	"Seals a party's bids for one job: BIDS.csv (\"[].contract,[].bid\" then\n"
 	"\"property,amount\" lines) becomes an AWS Encryption SDK v2 message under KEY\n"
@@ -37,7 +39,13 @@ static const char usage_text[] =
 	"hash) and sealbid:party (NAME). --suite: 0x0578 (default, ECDSA P-384 signed) or\n"
 	"0x0478; --frame-size: plaintext bytes per frame (default 65536). The output is\n"
 	"written atomically, mode 0600. KMS is found as for the AWS CLI (AWS_REGION,\n"
-	"AWS_ENDPOINT_URL_KMS, the usual credentials).\n";
+	"AWS_ENDPOINT_URL_KMS, the usual credentials).\n"
+	"\n"
+	"--shards N (the manifest's \"shards\"): one sealed part per shard, each holding\n"
+	"only that shard's rows and naming the shard in its encryption context\n"
+	"(sealbid:shard) and so its header; -o and the party's input in the manifest\n"
+	"must contain \"{shard}\", which stands for the shard index (0..N-1). All parts\n"
+	"are written or none.\n";
 
 /* Plaintext read per read(2): frames are cut from it as they fill. */
 #define SEAL_READ_CHUNK   (256u << 10)
@@ -53,6 +61,7 @@ struct seal_args {
 	const char *out;
 	uint16_t suite;
 	uint32_t frame_len;
+	uint32_t shards; /* 0: one message; else one part per shard */
 };
 
 /* One run's resources, all released by seal_cleanup. */
@@ -66,6 +75,12 @@ struct seal {
 	bool out_open;
 	struct sb_buf sealed; /* ciphertext waiting to be written */
 	int in_fd;
+	uint32_t shard;       /* the part being written (a->shards > 0) */
+	char shard_text[16];  /* its sealbid:shard value */
+	const char *out_path; /* this part's output */
+	struct sb_buf line;   /* secret: a line not yet ended (parts only) */
+	size_t lineno;
+	struct sb_buf kept;   /* secret: this shard's lines of the chunk */
 };
 
 static bool is_alias(const char *key)
@@ -156,6 +171,50 @@ static SB_RESULT read_some(struct seal *s, struct sb_buf *chunk)
 	return sb_buf_commit(chunk, (size_t)n);
 }
 
+/* One complete line (its ending included): the header, or a row of this part's shard. */
+static SB_RESULT keep_line(struct seal *s, struct sb_slice line)
+{
+	const uint8_t *comma = memchr(line.ptr, ',', line.len);
+	struct sb_slice prop = SB_SLICE(line.ptr, comma != NULL ? (size_t)(comma - line.ptr) : 0);
+
+	if (s->lineno++ == 0 || sb_shard_owns(prop, s->shard, s->a->shards))
+		return sb_buf_append_slice(&s->kept, line);
+	return SB_OK_RESULT;
+}
+
+/* This part's lines of chunk (already checked), carrying a partial last line. */
+static SB_RESULT filter(struct seal *s, struct sb_slice chunk, bool end)
+{
+	const uint8_t *nl;
+
+	sb_buf_reset(&s->kept);
+	while ((nl = memchr(chunk.ptr, '\n', chunk.len)) != NULL) {
+		size_t n = (size_t)(nl - chunk.ptr) + 1;
+		SB_GUARD(sb_buf_append(&s->line, chunk.ptr, n));
+		SB_GUARD(keep_line(s, sb_buf_slice(&s->line)));
+		sb_buf_reset(&s->line);
+		chunk = SB_SLICE(chunk.ptr + n, chunk.len - n);
+	}
+	SB_GUARD(sb_buf_append_slice(&s->line, chunk));
+	if (end && s->line.len > 0) {
+		SB_GUARD(keep_line(s, sb_buf_slice(&s->line)));
+		sb_buf_reset(&s->line);
+	}
+	return SB_OK_RESULT;
+}
+
+/* Encrypts a checked chunk (or, for a part, its shard's lines) and writes the frames. */
+static SB_RESULT encrypt_some(struct seal *s, struct sb_slice chunk, bool end)
+{
+	if (s->a->shards > 0) {
+		SB_GUARD(filter(s, chunk, end));
+		chunk = sb_buf_slice(&s->kept);
+	}
+	if (chunk.len > 0)
+		SB_GUARD(sb_esdk_encryptor_update(s->enc, chunk, &s->sealed));
+	return flush(s);
+}
+
 /* Reads, checks and encrypts the CSV chunk by chunk, writing frames as they fill. */
 static SB_RESULT body_write(struct seal *s)
 {
@@ -169,11 +228,10 @@ static SB_RESULT body_write(struct seal *s)
 		if (chunk.len == 0)
 			break;
 		SB_GUARD_GOTO(rc, sb_sealed_csv_feed(&csv, sb_buf_slice(&chunk)), bad_csv);
-		SB_GUARD_GOTO(rc, sb_esdk_encryptor_update(s->enc, sb_buf_slice(&chunk), &s->sealed),
-			      out);
-		SB_GUARD_GOTO(rc, flush(s), out);
+		SB_GUARD_GOTO(rc, encrypt_some(s, sb_buf_slice(&chunk), false), out);
 	}
 	SB_GUARD_GOTO(rc, sb_sealed_csv_end(&csv), bad_csv);
+	SB_GUARD_GOTO(rc, encrypt_some(s, SB_SLICE(NULL, 0), true), out);
 	SB_GUARD_GOTO(rc, sb_esdk_encryptor_final(s->enc, &s->sealed), out);
 	rc = flush(s);
 	goto out;
@@ -188,7 +246,8 @@ out:
 static SB_RESULT seal_run(struct seal *s)
 {
 	const struct sb_esdk_pair ctx[] = {{SB_CTX_MANIFEST, s->m.hash_hex},
-					   {SB_CTX_PARTY, s->party->name}};
+					   {SB_CTX_PARTY, s->party->name},
+					   {SB_CTX_SHARD, s->shard_text}};
 	struct sb_kms_result r;
 	sb_result rc;
 
@@ -196,7 +255,8 @@ static SB_RESULT seal_run(struct seal *s)
 	s->in_fd = open(s->a->in, O_RDONLY | O_CLOEXEC);
 	SB_ENSURE_MSG(s->in_fd >= 0, errno == ENOENT ? SB_ERR_NOT_FOUND : SB_ERR_IO, "%s: %s",
 		      s->a->in, strerror(errno));
-	SB_GUARD(sb_esdk_encryptor_new(s->a->suite, ctx, 2, s->a->frame_len, &s->enc));
+	SB_GUARD(sb_esdk_encryptor_new(s->a->suite, ctx, s->a->shards > 0 ? 3 : 2, s->a->frame_len,
+				       &s->enc));
 	SB_GUARD(sb_cli_kms_open(&s->kms));
 	sb_kms_result_init(&r);
 	rc = data_key(s, &r);
@@ -204,7 +264,7 @@ static SB_RESULT seal_run(struct seal *s)
 		rc = header_write(s, &r);
 	sb_kms_result_cleanup(&r);
 	SB_GUARD(rc);
-	SB_GUARD(sb_file_out_open(&s->out, s->a->out));
+	SB_GUARD(sb_file_out_open(&s->out, s->out_path));
 	s->out_open = true;
 	SB_GUARD(flush(s));
 	SB_GUARD(body_write(s));
@@ -221,6 +281,8 @@ static void seal_cleanup(struct seal *s)
 	sb_esdk_encryptor_free(s->enc);
 	sb_cli_kms_close(&s->kms);
 	sb_buf_cleanup(&s->sealed);
+	sb_buf_cleanup(&s->line);
+	sb_buf_cleanup(&s->kept);
 }
 
 static int suite_parse(const char *text, uint16_t *suite)
@@ -243,6 +305,7 @@ static int args_parse(int argc, char **argv, struct seal_args *a)
 		{"suite", required_argument, NULL, 's'},
 		{"frame-size", required_argument, NULL, 'f'},
 		{"output", required_argument, NULL, 'o'},
+		{"shards", required_argument, NULL, 'n'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -270,6 +333,10 @@ static int args_parse(int argc, char **argv, struct seal_args *a)
 		case 'o':
 			a->out = optarg;
 			break;
+		case 'n':
+			if (!sb_ok(sb_parse_u32_str(optarg, 2, SB_SHARD_MAX, &a->shards)))
+				return sb_cli_usage_error("seal", "--shards is 2..%u", SB_SHARD_MAX);
+			break;
 		default:
 			return sb_cli_usage_error("seal", "unknown option");
 		}
@@ -282,10 +349,70 @@ static int args_parse(int argc, char **argv, struct seal_args *a)
 	return SB_EXIT_OK;
 }
 
+/* One message (part k of a sharded seal, or the whole dataset) to path. */
+static int seal_one(const struct seal_args *a, const char *path, uint32_t k)
+{
+	struct seal s = {.a = a, .in_fd = -1, .sealed = SB_BUF_INIT(2 * SB_ESDK_MAX_FRAME_LEN),
+			 .shard = k, .out_path = path,
+			 .line = SB_BUF_INIT_SECRET(SB_SEALED_CSV_LINE_MAX + 2),
+			 .kept = SB_BUF_INIT_SECRET(2 * SEAL_READ_CHUNK)};
+	int status;
+
+	(void)snprintf(s.shard_text, sizeof(s.shard_text), "%u", k);
+	if (!sb_ok(sb_cli_sealed_party(a->manifest, a->party, &s.m, &s.party)))
+		return sb_cli_fail("seal");
+	if (a->shards > 0 && (s.m.shards != a->shards || !sb_party_sharded_input(s.party))) {
+		(void)sb_error_recordf(SB_ERR_BAD_SHARD, SB_HERE,
+				       "--shards %u needs a manifest of %u shards whose input for %s "
+				       "contains \"" SB_SHARD_TOKEN "\"", a->shards, a->shards, a->party);
+		status = sb_cli_fail("seal");
+	} else if (a->shards == 0 && sb_party_sharded_input(s.party)) {
+		(void)sb_error_recordf(SB_ERR_BAD_SHARD, SB_HERE,
+				       "%s's input is sealed per shard: give --shards %u", a->party,
+				       s.m.shards);
+		status = sb_cli_fail("seal");
+	} else {
+		status = sb_ok(seal_run(&s)) ? SB_EXIT_OK : sb_cli_fail("seal");
+	}
+	seal_cleanup(&s);
+	sb_manifest_cleanup(&s.m);
+	return status;
+}
+
+/* out with SB_SHARD_TOKEN replaced by k. */
+static SB_RESULT part_path(const char *out, uint32_t k, struct sb_buf *path)
+{
+	const char *t = strstr(out, SB_SHARD_TOKEN);
+
+	sb_buf_reset(path);
+	SB_ENSURE_MSG(t != NULL, SB_ERR_INVALID_ARG, "-o must contain \"" SB_SHARD_TOKEN "\"");
+	SB_GUARD(sb_buf_append(path, out, (size_t)(t - out)));
+	return sb_buf_printf(path, "%u%s", k, t + strlen(SB_SHARD_TOKEN));
+}
+
+/* Every part, or none: parts already written are removed when one fails. */
+static int seal_parts(const struct seal_args *a)
+{
+	struct sb_buf path = SB_BUF_INIT(8192);
+	uint32_t done = 0;
+	int status = SB_EXIT_OK;
+
+	for (uint32_t k = 0; k < a->shards && status == SB_EXIT_OK; k++) {
+		if (!sb_ok(part_path(a->out, k, &path)))
+			status = sb_cli_usage_error("seal", "%s", sb_error_describe());
+		else if ((status = seal_one(a, sb_buf_cstr(&path), k)) == SB_EXIT_OK)
+			done++;
+	}
+	for (uint32_t j = 0; status != SB_EXIT_OK && j < done; j++)
+		if (sb_ok(part_path(a->out, j, &path)))
+			(void)unlink(sb_buf_cstr(&path));
+	sb_buf_cleanup(&path);
+	return status;
+}
+
 int sb_cmd_seal(int argc, char **argv)
 {
 	struct seal_args a = {.suite = SB_ESDK_SUITE_COMMIT_SIG, .frame_len = SEAL_FRAME_LEN};
-	struct seal s = {.a = &a, .in_fd = -1, .sealed = SB_BUF_INIT(2 * SB_ESDK_MAX_FRAME_LEN)};
 	int status;
 
 	if (sb_cli_wants_help(argc, argv)) {
@@ -295,10 +422,5 @@ int sb_cmd_seal(int argc, char **argv)
 	status = args_parse(argc, argv, &a);
 	if (status != SB_EXIT_OK)
 		return status;
-	if (!sb_ok(sb_cli_sealed_party(a.manifest, a.party, &s.m, &s.party)))
-		return sb_cli_fail("seal");
-	status = sb_ok(seal_run(&s)) ? SB_EXIT_OK : sb_cli_fail("seal");
-	seal_cleanup(&s);
-	sb_manifest_cleanup(&s.m);
-	return status;
+	return a.shards > 0 ? seal_parts(&a) : seal_one(&a, a.out, 0);
 }

@@ -1,6 +1,7 @@
 /* sealbid verify: check a result receipt against output.csv, the manifest and the agreed PCRs. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "auction/sb_receipt.h"
@@ -9,6 +10,7 @@
 #include "common/sb_encoding.h"
 #include "common/sb_file.h"
 #include "common/sb_time.h"
+#include "host/sb_merge.h"
 
 static const char usage_text[] =
 	"usage: sealbid verify --receipt output.receipt --output output.csv --manifest job.json\n"
@@ -21,10 +23,21 @@ static const char usage_text[] =
 	"manifest and this output. The chain is checked at the document's signed\n"
 	"timestamp unless --at gives a time (RFC 3339 or Unix milliseconds).\n"
 	"The expected PCRs must include PCR0 (the image) or PCR2 (the application):\n"
-	"PCR1 (kernel and boot ramfs) is the same for every enclave image.\n";
+	"PCR1 (kernel and boot ramfs) is the same for every enclave image.\n"
+	"\n"
+	"       sealbid verify --merge-record output.merge.json --output output.csv\n"
+	"                      --manifest job.json (--expect-pcr... | --pcrs ...) [...]\n"
+	"                      SHARD_RECEIPT...\n"
+	"\n"
+	"Verifies a sharded job's merged output (`sealbid merge`): the merge record must\n"
+	"be this manifest's and this output's, and the shard receipts given must be\n"
+	"exactly the record's, each verifying (as above) against its shard's rows of\n"
+	"the merged output.\n";
 
 struct verify_args {
-	const char *receipt, *output, *manifest;
+	const char *receipt, *output, *manifest, *merge_record;
+	char **receipts; /* --merge-record: the shard receipts */
+	size_t nreceipts;
 	bool json;
 	struct sb_buf roots[SB_VERIFY_ROOTS_MAX];
 	size_t nroots;
@@ -51,7 +64,8 @@ static int parse_args(int argc, char **argv, struct verify_args *a, struct sb_ve
 		{"manifest", required_argument, NULL, 'm'}, {"expect-pcr", required_argument, NULL, 'e'},
 		{"pcrs", required_argument, NULL, 'p'},    {"root", required_argument, NULL, 'R'},
 		{"at", required_argument, NULL, 'a'},      {"allow-debug", no_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},          {NULL, 0, NULL, 0},
+		{"json", no_argument, NULL, 'j'},          {"merge-record", required_argument, NULL, 'M'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -91,12 +105,23 @@ static int parse_args(int argc, char **argv, struct verify_args *a, struct sb_ve
 		case 'j':
 			a->json = true;
 			break;
+		case 'M':
+			a->merge_record = optarg;
+			break;
 		default:
 			return sb_cli_usage_error("verify", "unknown option");
 		}
 	}
-	if (a->receipt == NULL || a->output == NULL || a->manifest == NULL || optind != argc)
+	if (a->merge_record != NULL) {
+		if (a->receipt != NULL || a->output == NULL || a->manifest == NULL || optind == argc)
+			return sb_cli_usage_error("verify", "--merge-record takes --output, --manifest "
+							    "and the shard receipts (not --receipt)");
+		a->receipts = argv + optind;
+		a->nreceipts = (size_t)(argc - optind);
+	} else if (a->receipt == NULL || a->output == NULL || a->manifest == NULL ||
+		   optind != argc) {
 		return sb_cli_usage_error("verify", "--receipt, --output and --manifest are required");
+	}
 	/* PCR1 alone is the same for every image: it would accept a modified enclave. */
 	if (!sb_verify_opts_pins_image(o))
 		return sb_cli_usage_error("verify", "%s", SB_VERIFY_PINS_IMAGE_HELP " (--pcrs FILE)");
@@ -106,7 +131,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a, struct sb_ve
 	return SB_EXIT_OK;
 }
 
-static int run_verify(struct verify_args *a, struct sb_verify_opts *o)
+static int run_verify_one(struct verify_args *a, struct sb_verify_opts *o)
 {
 	struct sb_buf receipt = SB_BUF_INIT(SB_RECEIPT_MAX), output = SB_BUF_INIT(1u << 30),
 		      manifest = SB_BUF_INIT(1u << 20), ts = SB_BUF_INIT(64);
@@ -138,6 +163,49 @@ out:
 	return status;
 }
 
+static int run_verify_merge(struct verify_args *a, struct sb_verify_opts *o)
+{
+	struct sb_buf output = SB_BUF_INIT(1u << 30), manifest = SB_BUF_INIT(1u << 20),
+		      record = SB_BUF_INIT(SB_MERGE_RECORD_MAX);
+	struct sb_buf *rec = calloc(a->nreceipts, sizeof(*rec));
+	struct sb_slice *slices = calloc(a->nreceipts, sizeof(*slices));
+	int status = SB_EXIT_FAIL;
+
+	if (rec == NULL || slices == NULL) {
+		(void)sb_error_recordf(SB_ERR_NOMEM, SB_HERE, "receipts");
+		goto out;
+	}
+	if (!sb_ok(sb_file_read(a->output, &output)) || !sb_ok(sb_file_read(a->manifest, &manifest)) ||
+	    !sb_ok(sb_file_read(a->merge_record, &record)))
+		goto out;
+	for (size_t i = 0; i < a->nreceipts; i++) {
+		rec[i] = SB_BUF_INIT(SB_RECEIPT_MAX);
+		if (!sb_ok(sb_file_read(a->receipts[i], &rec[i])))
+			goto out;
+		slices[i] = sb_buf_slice(&rec[i]);
+	}
+	if (!sb_ok(sb_merge_verify(sb_buf_slice(&manifest), o, sb_buf_slice(&output),
+				   sb_buf_slice(&record), slices, a->nreceipts)))
+		goto out;
+	if (a->json)
+		printf("{\"valid\":true,\"shards\":%zu}\n", a->nreceipts);
+	else
+		printf("merged output OK: %zu shard receipts verified against it and the manifest\n",
+		       a->nreceipts);
+	status = SB_EXIT_OK;
+out:
+	if (status != SB_EXIT_OK)
+		(void)sb_cli_fail("verify");
+	for (size_t i = 0; rec != NULL && i < a->nreceipts; i++)
+		sb_buf_cleanup(&rec[i]);
+	free(rec);
+	free(slices);
+	sb_buf_cleanup(&output);
+	sb_buf_cleanup(&manifest);
+	sb_buf_cleanup(&record);
+	return status;
+}
+
 int sb_cmd_verify(int argc, char **argv)
 {
 	struct verify_args a = {0};
@@ -151,7 +219,7 @@ int sb_cmd_verify(int argc, char **argv)
 	sb_verify_opts_init(&o);
 	status = parse_args(argc, argv, &a, &o);
 	if (status == SB_EXIT_OK)
-		status = run_verify(&a, &o);
+		status = a.merge_record != NULL ? run_verify_merge(&a, &o) : run_verify_one(&a, &o);
 	for (size_t i = 0; i < a.nroots; i++)
 		sb_buf_cleanup(&a.roots[i]);
 	return status;

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 
+#include "common/sb_encoding.h"
 #include "common/sb_file.h"
 
 /* One "PCRn" member: absent, or exactly 96 hex digits (stored lower-case). */
@@ -68,5 +69,18 @@ SB_RESULT sb_cli_read_pcrs(const char *path, char hex[3][2 * SB_SHA384_LEN + 1])
 
 	SB_GUARD(sb_cli_read_all_pcrs(path, have, all));
 	memcpy(hex, all, 3 * sizeof(all[0]));
+	return SB_OK_RESULT;
+}
+
+SB_RESULT sb_cli_expect_pcrs_file(struct sb_verify_opts *o, const char *path)
+{
+	char hex[3][2 * SB_SHA384_LEN + 1];
+	uint8_t pcr[SB_SHA384_LEN];
+
+	SB_GUARD(sb_cli_read_pcrs(path, hex));
+	for (unsigned i = 0; i < 3; i++) {
+		SB_GUARD(sb_hex_decode_fixed(sb_slice_str(hex[i]), pcr, sizeof(pcr)));
+		SB_GUARD(sb_verify_opts_expect_pcr(o, i, SB_SLICE(pcr, sizeof(pcr))));
+	}
 	return SB_OK_RESULT;
 }

@@ -11,6 +11,8 @@
  * three values as lower-case hex strings (97 bytes each with NUL).
  */
 SB_RESULT sb_cli_read_pcrs(const char *path, char hex[3][2 * SB_SHA384_LEN + 1]);
+/* Reads a measurements file (as above) into o's expected PCR0/1/2. */
+SB_RESULT sb_cli_expect_pcrs_file(struct sb_verify_opts *o, const char *path);
 
 #define SB_CLI_N_PCRS 32
 /*

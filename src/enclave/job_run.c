@@ -191,6 +191,17 @@ static void *job_thread(void *arg)
 	return NULL;
 }
 
+/* BeginJob's payload: the manifest, or a shard index and the manifest (sb_msg_job.h). */
+static SB_RESULT new_job(struct sb_slice payload, const struct sb_job_io *io, struct sb_job **out)
+{
+	struct sb_msg_begin_job b;
+
+	SB_GUARD(sb_msg_begin_job_parse(payload, &b));
+	if (b.has_shard)
+		return sb_job_new_shard(b.manifest, b.shard, io, out);
+	return sb_job_new(b.manifest, io, out);
+}
+
 SB_RESULT sb_enclave_run_start(struct sb_server_request *req, struct sb_enclave_conn *c,
 			       struct sb_enclave_run **out)
 {
@@ -209,7 +220,7 @@ SB_RESULT sb_enclave_run_start(struct sb_server_request *req, struct sb_enclave_
 	run->io.doc = SB_BUF_INIT(0);
 	run->jio = sb_enclave_job_io(&run->io);
 	sb_msg_creds_init(&run->creds);
-	SB_GUARD_GOTO(rc, sb_job_new(req->payload, &run->jio, &run->job), fail);
+	SB_GUARD_GOTO(rc, new_job(req->payload, &run->jio, &run->job), fail);
 	/* The thread gets its own copy of the credentials. */
 	SB_GUARD_GOTO(rc, sb_buf_set(&run->creds.access_key_id, sb_buf_slice(&c->creds.access_key_id)), fail);
 	SB_GUARD_GOTO(rc, sb_buf_set(&run->creds.secret_access_key,

@@ -60,6 +60,37 @@ SB_RESULT sb_msg_creds_parse(struct sb_slice in, struct sb_msg_creds *out)
 	return sb_reader_end(&r);
 }
 
+SB_RESULT sb_msg_begin_job_append(struct sb_buf *out, const uint32_t *shard,
+				  struct sb_slice manifest)
+{
+	SB_ENSURE_REF(out);
+	if (shard != NULL) {
+		SB_GUARD(sb_buf_append(out, SB_MSG_BEGIN_SHARD_MAGIC, SB_MSG_BEGIN_SHARD_MAGIC_LEN));
+		SB_GUARD(sb_buf_append_be32(out, *shard));
+	}
+	return sb_buf_append_slice(out, manifest);
+}
+
+SB_RESULT sb_msg_begin_job_parse(struct sb_slice in, struct sb_msg_begin_job *out)
+{
+	struct sb_reader r;
+	struct sb_slice magic;
+
+	SB_ENSURE_REF(out);
+	out->has_shard = false;
+	out->shard = 0;
+	sb_reader_init(&r, in);
+	if (in.len > 0 && in.ptr[0] == 0) {
+		SB_GUARD(sb_reader_bytes(&r, SB_MSG_BEGIN_SHARD_MAGIC_LEN, &magic));
+		SB_ENSURE_MSG(memcmp(magic.ptr, SB_MSG_BEGIN_SHARD_MAGIC,
+				     SB_MSG_BEGIN_SHARD_MAGIC_LEN) == 0,
+			      SB_ERR_BAD_FRAME, "BeginJob: unknown prefix");
+		SB_GUARD(sb_reader_be32(&r, &out->shard));
+		out->has_shard = true;
+	}
+	return sb_reader_bytes(&r, sb_reader_remaining(&r), &out->manifest);
+}
+
 SB_RESULT sb_msg_input_append(struct sb_buf *out, const char *party, uint32_t seq, bool last,
 			      struct sb_slice chunk)
 {

@@ -6,7 +6,10 @@
  * SetCredentials  u16 len + access key id | u16 len + secret access key |
  *                 u16 len + session token (0 = none) | u64 expiration (Unix ms, 0 = none)
  *     reply SetCredentials, empty payload.
- * BeginJob        the manifest JSON bytes (the whole payload)
+ * BeginJob        the manifest JSON bytes (the whole payload), or, for one shard
+ *                 of a sharded job, "\0SHD" | u32 shard index | the manifest JSON
+ *                 (JSON never starts with a NUL byte, so both forms are unambiguous
+ *                 and a parent that does not shard sends what it always sent)
  *     reply BeginJob, payload = the 48-byte manifest hash the enclave computed.
  * Input           u8 len + party name | u32 sequence (from 0, per party) |
  *                 u8 flags (bit 0: the party's last chunk) | chunk bytes
@@ -46,6 +49,20 @@ void sb_msg_creds_init(struct sb_msg_creds *c);
 void sb_msg_creds_cleanup(struct sb_msg_creds *c);
 SB_RESULT sb_msg_creds_append(struct sb_buf *out, const struct sb_msg_creds *c);
 SB_RESULT sb_msg_creds_parse(struct sb_slice in, struct sb_msg_creds *out);
+
+#define SB_MSG_BEGIN_SHARD_MAGIC "\0SHD"
+#define SB_MSG_BEGIN_SHARD_MAGIC_LEN 4
+
+struct sb_msg_begin_job {
+	struct sb_slice manifest; /* borrowed from the payload */
+	bool has_shard;
+	uint32_t shard;
+};
+
+/* shard NULL: the unsharded form (the manifest bytes alone). */
+SB_RESULT sb_msg_begin_job_append(struct sb_buf *out, const uint32_t *shard,
+				  struct sb_slice manifest);
+SB_RESULT sb_msg_begin_job_parse(struct sb_slice in, struct sb_msg_begin_job *out);
 
 struct sb_msg_input {
 	struct sb_slice party; /* borrowed from the payload */
