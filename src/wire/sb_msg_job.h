@@ -13,6 +13,11 @@
  *     reply Input, empty payload.
  * EndInputs       empty
  *     reply Result: u32 len + output.csv | u32 len + receipt JSON; or Error.
+ * NeedCredentials (enclave -> parent, a partial response to the Input or
+ *                 EndInputs in flight) u64 expiration of the current
+ *                 credentials (Unix ms, 0 = unknown)
+ *     the parent answers with a new SetCredentials request (any state after
+ *     the handshake); the Input or EndInputs then completes as usual.
  */
 #ifndef SB_MSG_JOB_H
 #define SB_MSG_JOB_H
@@ -46,6 +51,11 @@ void sb_msg_creds_init(struct sb_msg_creds *c);
 void sb_msg_creds_cleanup(struct sb_msg_creds *c);
 SB_RESULT sb_msg_creds_append(struct sb_buf *out, const struct sb_msg_creds *c);
 SB_RESULT sb_msg_creds_parse(struct sb_slice in, struct sb_msg_creds *out);
+
+/* NeedCredentials: exactly 8 bytes. */
+#define SB_MSG_NEED_CREDENTIALS_LEN 8u
+SB_RESULT sb_msg_need_creds_append(struct sb_buf *out, uint64_t expiration_ms);
+SB_RESULT sb_msg_need_creds_parse(struct sb_slice in, uint64_t *expiration_ms);
 
 struct sb_msg_input {
 	struct sb_slice party; /* borrowed from the payload */
