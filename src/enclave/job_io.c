@@ -1,6 +1,6 @@
 /*
- * The enclave's job I/O (struct sb_job_io): one RSA-2048 key pair and one
- * attestation document per job, then every bid through KMS Decrypt with
+ * The enclave's job I/O (struct sb_job_io): one RSA-2048 key pair per job
+ * and its attestation document (renewed in a long job), then every bid through KMS Decrypt with
  * Recipient (KeyId = the party's declared key), many requests in flight on
  * several threads, each answer a CMS envelope opened with the private key.
  * KMS is reached through vsock (the parent's proxy); TLS and SigV4 run here.
@@ -37,8 +37,10 @@ SB_RESULT sb_enclave_job_io_init(struct sb_enclave_job_io *io, struct sb_enclave
 					   sb_buf_slice(&creds->session_token), creds->expiration_ms),
 		      out);
 	SB_GUARD_GOTO(rc, sb_creds_provider_new_static(&ac, &io->creds), out);
-	/* One key pair and one attestation document for the whole job. */
-	rc = sb_enclave_job_key(e, &io->key, &io->doc);
+	/* One key pair for the whole job; its document is renewed when due. */
+	SB_GUARD_GOTO(rc, sb_enclave_job_key(e, &io->key, &io->doc), out);
+	sb_enclave_job_io_note_creds(io, creds->expiration_ms);
+	rc = sb_enclave_job_io_note_doc(io);
 out:
 	sb_aws_creds_cleanup(&ac);
 	if (!sb_ok(rc))
@@ -72,17 +74,15 @@ static SB_RESULT kms_for(const struct sb_enclave_job_io *io, struct sb_kms **out
 }
 
 /* Decodes, sends and opens items[0..n) on one KMS client. */
-static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_job_cipher *items,
-			       size_t n)
+static SB_RESULT decrypt_range(const struct sb_enclave_job_io *io, struct sb_kms *kms,
+			       struct sb_job_cipher *items, size_t n)
 {
-	struct sb_kms *kms = NULL;
 	struct sb_kms_decrypt_in *ins = NULL;
 	struct sb_kms_result *outs = NULL;
 	struct sb_kms_context (*ctx)[SB_JOB_CTX_MAX] = NULL;
 	struct sb_buf *blobs = NULL;
 	sb_result rc;
 
-	SB_GUARD(kms_for(io, &kms));
 	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*ctx), (void **)&ctx), out);
 	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*ins), (void **)&ins), out);
 	SB_GUARD_GOTO(rc, sb_calloc(n, sizeof(*outs), (void **)&outs), out);
@@ -143,7 +143,6 @@ out:
 	free(outs);
 	free(ctx);
 	free(blobs);
-	sb_kms_free(kms);
 	return rc;
 }
 
@@ -159,6 +158,8 @@ static sb_result job_unwrap(void *vctx, const struct sb_job_unwrap *in, struct s
 
 	SB_ENSURE_MSG(in->n_context <= SB_KMS_CONTEXT_MAX, SB_ERR_TOO_LARGE,
 		      "encryption context has too many pairs");
+	/* Fresh credentials and document first (a long job, job_refresh.c). */
+	SB_GUARD(sb_enclave_job_io_maintain((struct sb_enclave_job_io *)vctx));
 	for (size_t j = 0; j < in->n_context; j++)
 		ctx[j] = (struct sb_kms_context){in->context[j].key, in->context[j].value};
 	struct sb_kms_decrypt_in din = {.ciphertext = in->ciphertext, .key_id = in->key_id,
@@ -181,6 +182,7 @@ done:
 
 struct worker {
 	const struct sb_enclave_job_io *io;
+	struct sb_kms *kms;
 	struct sb_job_cipher *items;
 	size_t n;
 	sb_result rc;
@@ -191,36 +193,36 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	w->rc = decrypt_range(w->io, w->items, w->n);
+	w->rc = decrypt_range(w->io, w->kms, w->items, w->n);
 	return NULL;
 }
 
 /*
- * sb_job_io.decrypt: the first item alone (KMS verifies the job's
- * attestation document once, and later requests find it verified: a small
- * job would otherwise have every request verify it at once), then the rest
- * split into contiguous ranges, one worker each.
+ * One slice of rows: the first item alone when the document is new to KMS
+ * (KMS verifies it once, and later requests find it verified: a small job
+ * would otherwise have every request verify it at once), then the rest
+ * split into contiguous ranges, one worker (and KMS client) each.
  */
-static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
+static sb_result decrypt_slice(const struct sb_enclave_job_io *io, struct sb_kms **kms, size_t nw,
+			       struct sb_job_cipher *items, size_t n, bool first_alone)
 {
-	const struct sb_enclave_job_io *io = ctx;
 	struct worker w[MAX_WORKERS];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t nw = cpus < 1 ? 1 : (size_t)cpus, per, started = 0;
+	size_t per, started = 0;
 
 	if (n == 0)
 		return SB_OK_RESULT;
-	SB_GUARD(decrypt_range(io, items, 1));
-	if (!sb_ok(items[0].status) || n == 1)
-		return SB_OK_RESULT; /* a permanent failure: the job stops at the first */
-	items++;
-	n--;
-	nw = nw > MAX_WORKERS ? MAX_WORKERS : nw;
+	if (first_alone) {
+		SB_GUARD(decrypt_range(io, kms[0], items, 1));
+		if (!sb_ok(items[0].status) || n == 1)
+			return SB_OK_RESULT; /* a permanent failure: the job stops at the first */
+		items++;
+		n--;
+	}
 	nw = nw > n ? n : nw;
 	per = (n + nw - 1) / nw;
 	for (size_t i = 0; i < nw; i++) {
 		size_t off = i * per;
-		w[i] = (struct worker){io, items + off, off + per > n ? n - off : per,
+		w[i] = (struct worker){io, kms[i], items + off, off + per > n ? n - off : per,
 				       SB_OK_RESULT, 0};
 		if (i > 0 && pthread_create(&w[i].thread, NULL, worker_main, &w[i]) != 0)
 			break;
@@ -234,6 +236,55 @@ static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
 	for (size_t i = 0; i < nw; i++)
 		SB_GUARD(w[i].rc);
 	return SB_OK_RESULT;
+}
+
+/* Whether a row of items[0..n) failed for good (the job stops there). */
+static bool slice_failed(const struct sb_job_cipher *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!sb_ok(items[i].status))
+			return true;
+	return false;
+}
+
+/*
+ * sb_job_io.decrypt: slices of SB_ENCLAVE_SLICE_ROWS rows on one KMS client
+ * per worker (connections kept across slices); between slices the job's
+ * credentials and attestation document are renewed when due
+ * (job_refresh.c). After a failed row the rest are not attempted.
+ */
+static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
+{
+	struct sb_enclave_job_io *io = ctx;
+	struct sb_kms *kms[MAX_WORKERS] = {0};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nw = cpus < 1 ? 1 : (size_t)cpus, off = 0;
+	uint32_t docs_seen = 0;
+	sb_result rc = SB_OK_RESULT;
+
+	if (n == 0)
+		return SB_OK_RESULT;
+	nw = nw > MAX_WORKERS ? MAX_WORKERS : nw;
+	for (size_t i = 0; i < nw; i++)
+		SB_GUARD_GOTO(rc, kms_for(io, &kms[i]), out);
+	for (; off < n; ) {
+		size_t m = n - off < SB_ENCLAVE_SLICE_ROWS ? n - off : SB_ENCLAVE_SLICE_ROWS;
+		SB_GUARD_GOTO(rc, sb_enclave_job_io_maintain(io), out);
+		SB_GUARD_GOTO(rc, decrypt_slice(io, kms, nw, items + off, m, io->docs != docs_seen),
+			      out);
+		docs_seen = io->docs;
+		off += m;
+		if (slice_failed(items + off - m, m))
+			break;
+	}
+	for (; off < n; off++) { /* after a failed row: not attempted */
+		items[off].status = (sb_result){SB_ERR_HTTP_CANCELLED};
+		items[off].skipped = true;
+	}
+out:
+	for (size_t i = 0; i < nw; i++)
+		sb_kms_free(kms[i]);
+	return rc;
 }
 
 static sb_result job_attest(void *ctx, struct sb_slice user_data, struct sb_buf *doc)
