@@ -40,7 +40,9 @@ SB_RESULT sb_enclave_job_io_init(struct sb_enclave_job_io *io, struct sb_enclave
 	/* One key pair for the whole job; its document is renewed when due. */
 	SB_GUARD_GOTO(rc, sb_enclave_job_key(e, &io->key, &io->doc), out);
 	sb_enclave_job_io_note_creds(io, creds->expiration_ms);
-	rc = sb_enclave_job_io_note_doc(io);
+	SB_GUARD_GOTO(rc, sb_enclave_job_io_note_doc(io), out);
+	/* A spare document whose certificate is past half its life is renewed now. */
+	rc = sb_enclave_job_io_maintain(io);
 out:
 	sb_aws_creds_cleanup(&ac);
 	if (!sb_ok(rc))

@@ -60,14 +60,13 @@ SB_RESULT sb_enclave_job_io_note_doc(struct sb_enclave_job_io *io)
 	SB_GUARD_GOTO(rc, sb_x509_validity(leaf, &not_before, &not_after), out);
 	ts = doc->timestamp_ms != 0 ? doc->timestamp_ms : now;
 	end = not_after > 0 ? (uint64_t)not_after * 1000u : 0;
-	/* Half the certificate's remaining life; at least a second from now. */
-	io->doc_refresh_ms = end > ts ? ts + (end - ts) / 2 : now;
-	if (io->doc_refresh_ms < now + 1000)
-		io->doc_refresh_ms = now + 1000;
+	/* Half the certificate's remaining life (a spare document made long ago may be
+	 * due at once: _maintain renews it); one already expired is retried in 1 s. */
+	io->doc_refresh_ms = end > ts ? ts + (end - ts) / 2 : now + 1000;
 	io->docs++;
 	sb_log_info("job: attestation document %u, certificate valid for %lld s more, renewed "
-		    "in %llu s", io->docs, end > now ? (long long)((end - now) / 1000) : 0LL,
-		    (unsigned long long)((io->doc_refresh_ms - now) / 1000));
+		    "in %lld s", io->docs, end > now ? (long long)((end - now) / 1000) : 0LL,
+		    io->doc_refresh_ms > now ? (long long)((io->doc_refresh_ms - now) / 1000) : 0LL);
 out:
 	sb_x509_free(leaf);
 	sb_attest_doc_free(doc);
