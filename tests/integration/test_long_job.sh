@@ -48,6 +48,7 @@ print(",".join(json.dumps({"arn": arn, "access_key_id": s["AccessKeyId"],
                            "session_token": s["Token"], "expiration": s["Expiration"]})
                for s in sessions))
 PY
+# shellcheck disable=SC2034 # read by ls_start_kms (not exported: it holds secrets)
 LS_KMS_EXTRA_PRINCIPALS=$(cat "$LS_DIR/sessions-kms.json")
 ls_start_kms user/buyer1 user/buyer2 role/operator
 KMS_DIRECT_PORT=$LS_KMS_PORT
@@ -58,7 +59,9 @@ LS_PIDS+=($!)
 IMDS_STUB_SESSIONS=$LS_DIR/sessions.json python3 "$STUBS/imds_stub.py" >"$LS_DIR/imds.port" &
 LS_PIDS+=($!)
 for _ in $(seq 100); do [ -s "$LS_DIR/relay.port" ] && [ -s "$LS_DIR/imds.port" ] && break; sleep 0.1; done
-[ -s "$LS_DIR/relay.port" ] && [ -s "$LS_DIR/imds.port" ] || ls_die "relay or IMDS stand-in did not start"
+if [ ! -s "$LS_DIR/relay.port" ] || [ ! -s "$LS_DIR/imds.port" ]; then
+  ls_die "relay or IMDS stand-in did not start"
+fi
 LS_KMS_PORT=$(cat "$LS_DIR/relay.port") ls_start_proxy
 IMDS_URL=http://127.0.0.1:$(cat "$LS_DIR/imds.port")
 
@@ -90,8 +93,8 @@ J
 # run_as_instance NAME CID: the job with the instance role's credentials (IMDS).
 run_as_instance() {
   env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN -u AWS_PROFILE \
-    AWS_EC2_METADATA_SERVICE_ENDPOINT=$IMDS_URL AWS_CONFIG_FILE=$LS_DIR/aws-config \
-    AWS_SHARED_CREDENTIALS_FILE=$LS_DIR/aws-credentials AWS_REGION=$LS_REGION \
+    AWS_EC2_METADATA_SERVICE_ENDPOINT="$IMDS_URL" AWS_CONFIG_FILE="$LS_DIR/aws-config" \
+    AWS_SHARED_CREDENTIALS_FILE="$LS_DIR/aws-credentials" AWS_REGION="$LS_REGION" \
     "$SB" run --manifest "$LS_DIR/$1.json" --enclave-cid "$2" --timeout-ms 120000 \
     >"$LS_DIR/$1.out" 2>"$LS_DIR/$1.err"
 }
