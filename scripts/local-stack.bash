@@ -78,6 +78,8 @@ ls_start_kms() {
       printf '{"arn":"arn:aws:iam::%s:%s","access_key_id":"%s","secret_access_key":"%s","session_token":null}' \
         "$LS_ACCOUNT" "$p" "$(ls_principal_key "${p##*/}")" "$(ls_principal_secret "${p##*/}")"
     done
+    # LS_KMS_EXTRA_PRINCIPALS: more principal objects, e.g. expiring session credentials.
+    [ -z "${LS_KMS_EXTRA_PRINCIPALS:-}" ] || printf ',%s' "$LS_KMS_EXTRA_PRINCIPALS"
     printf '],"attestation_roots":["%s"]}\n' "$LS_DIR/dev-root.pem"
   } >"$LS_DIR/kms-config.json"
   rm -f "$LS_DIR/kms.port"

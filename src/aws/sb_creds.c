@@ -42,8 +42,13 @@ SB_RESULT sb_creds_from_env(struct sb_aws_creds *out, bool *found)
 		      "environment: %s is set but %s is not",
 		      id != NULL ? "AWS_ACCESS_KEY_ID" : "AWS_SECRET_ACCESS_KEY",
 		      id != NULL ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID");
+	const char *exp = env_nonempty("AWS_CREDENTIAL_EXPIRATION");
+	uint64_t exp_ms = 0;
+	if (exp != NULL && !sb_ok(sb_time_parse(sb_slice_str(exp), &exp_ms)))
+		SB_BAIL_MSG(SB_ERR_AWS_NO_CREDENTIALS,
+			    "environment: AWS_CREDENTIAL_EXPIRATION is not an ISO 8601 time");
 	rc = sb_aws_creds_set(out, sb_slice_str(id), sb_slice_str(secret),
-			      sb_slice_str(getenv("AWS_SESSION_TOKEN")), 0);
+			      sb_slice_str(getenv("AWS_SESSION_TOKEN")), exp_ms);
 	if (!sb_ok(rc)) {
 		sb_error_context("environment credentials");
 		return rc;
@@ -700,6 +705,28 @@ void sb_creds_provider_free(struct sb_creds_provider *p)
 		sb_imds_cleanup(&p->imds);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
+}
+
+SB_RESULT sb_creds_provider_replace(struct sb_creds_provider *p, const struct sb_aws_creds *creds)
+{
+	sb_result rc;
+
+	SB_ENSURE_REF(p);
+	SB_ENSURE_REF(creds);
+	SB_ENSURE_MSG(p->kind == PROVIDER_STATIC, SB_ERR_INVALID_ARG,
+		      "only static credentials are replaced");
+	SB_ENSURE(pthread_mutex_lock(&p->mu) == 0, SB_ERR_INTERNAL);
+	rc = sb_aws_creds_copy(&p->cached, creds);
+	if (sb_ok(rc))
+		p->fetches++;
+	(void)pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+bool sb_creds_provider_can_refresh(const struct sb_creds_provider *p)
+{
+	return p != NULL && p->kind == PROVIDER_CHAIN &&
+	       (strcmp(p->source, "imds") == 0 || strcmp(p->source, "assume-role") == 0);
 }
 
 static bool imds_disabled(void)

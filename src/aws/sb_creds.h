@@ -4,7 +4,9 @@
  *
  * Chain (first source that has credentials wins):
  *   1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN
- *      (a key id without a secret, or the reverse, is an error);
+ *      (a key id without a secret, or the reverse, is an error), and
+ *      AWS_CREDENTIAL_EXPIRATION (ISO 8601, as the AWS CLI's
+ *      `configure export-credentials --format env` prints it; optional);
  *   2. the shared files for profile AWS_PROFILE (default "default"):
  *      AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials) and AWS_CONFIG_FILE
  *      (~/.aws/config): static keys, or role_arn + source_profile /
@@ -49,6 +51,18 @@ SB_RESULT sb_creds_provider_new_static(const struct sb_aws_creds *creds,
 SB_RESULT sb_creds_provider_new_chain(const struct sb_http_config *http,
 				      struct sb_creds_provider **out);
 void sb_creds_provider_free(struct sb_creds_provider *p);
+/*
+ * Replaces a static provider's credentials (copied), e.g. with fresh ones
+ * the parent sent mid-job; every later get returns them. Thread-safe.
+ * SB_ERR_INVALID_ARG for a chain provider (it refreshes itself).
+ */
+SB_RESULT sb_creds_provider_replace(struct sb_creds_provider *p, const struct sb_aws_creds *creds);
+/*
+ * Whether later gets can return newer credentials than the current ones:
+ * a chain whose source expires and can be asked again (IMDS, AssumeRole).
+ * Static keys, environment and profile keys cannot.
+ */
+bool sb_creds_provider_can_refresh(const struct sb_creds_provider *p);
 /*
  * Copies current credentials into out (initialised by the caller),
  * resolving or refreshing them first when needed. Thread-safe.

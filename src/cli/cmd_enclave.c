@@ -14,6 +14,7 @@
 static const char usage_text[] =
 	"usage: sealbid enclave run --image IMAGE [--cid N] [--debug-mode] [--state DIR]\n"
 	"                           [--vsock-dir DIR] [--wait-port P] [--wait-ms MS]\n"
+	"                           [--test-cert-lifetime S]\n"
 	"       sealbid enclave describe [--state DIR]\n"
 	"       sealbid enclave terminate (--enclave-id ID | --all) [--state DIR]\n"
 	"       sealbid enclave dev-root [--state DIR]\n"
@@ -30,7 +31,9 @@ static const char usage_text[] =
 	"                   parent-side commands need SEALBID_VSOCK_DIR set to the same\n"
 	"  --cid N          enclave CID (default: the lowest free from 16)\n"
 	"  --debug-mode     PCR0/1/2/8 are zero, as in a Nitro debug-mode enclave\n"
-	"  --wait-port P    return once the enclave listens on vsock port P (default 5005; 0: don't)\n";
+	"  --wait-port P    return once the enclave listens on vsock port P (default 5005; 0: don't)\n"
+	"  --test-cert-lifetime S  tests only: the emulated NSM's attestation certificates\n"
+	"                   live S seconds (10..10800) instead of 3 hours\n";
 
 static int enclave_run(int argc, char **argv, const char *state)
 {
@@ -38,7 +41,8 @@ static int enclave_run(int argc, char **argv, const char *state)
 		{"image", required_argument, NULL, 'i'},   {"cid", required_argument, NULL, 'c'},
 		{"debug-mode", no_argument, NULL, 'd'},    {"vsock-dir", required_argument, NULL, 'v'},
 		{"wait-port", required_argument, NULL, 'w'}, {"wait-ms", required_argument, NULL, 'm'},
-		{"state", required_argument, NULL, 's'},   {NULL, 0, NULL, 0},
+		{"state", required_argument, NULL, 's'},
+		{"test-cert-lifetime", required_argument, NULL, 'L'}, {NULL, 0, NULL, 0},
 	};
 	struct sb_launch_opts o = {.state_dir = state, .wait_port = 5005, .wait_ms = 10000};
 	struct sb_enclave_info info;
@@ -72,6 +76,11 @@ static int enclave_run(int argc, char **argv, const char *state)
 			break;
 		case 's':
 			o.state_dir = optarg;
+			break;
+		case 'L':
+			if (!sb_ok(sb_parse_u32_str(optarg, 10, SB_NSM_EMU_LEAF_VALIDITY_S,
+						    &o.leaf_validity_s)))
+				return sb_cli_usage_error("enclave run", "bad --test-cert-lifetime");
 			break;
 		default:
 			return sb_cli_usage_error("enclave run", "unknown option");

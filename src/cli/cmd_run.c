@@ -66,14 +66,13 @@ static void progress_line(void *ctx, const char *line)
 	fprintf(stderr, "sealbid run: %s\n", line);
 }
 
-static SB_RESULT get_creds(struct sb_msg_creds *out)
+/* The chain's current credentials (refreshed when near expiry) into out. */
+static SB_RESULT get_creds(struct sb_creds_provider *p, struct sb_msg_creds *out)
 {
-	struct sb_creds_provider *p = NULL;
 	struct sb_aws_creds c;
 	sb_result rc;
 
 	sb_aws_creds_init(&c);
-	SB_GUARD_GOTO(rc, sb_creds_provider_new_chain(NULL, &p), out);
 	SB_GUARD_GOTO(rc, sb_creds_provider_get(p, &c), out);
 	SB_GUARD_GOTO(rc, sb_buf_set(&out->access_key_id, sb_slice_str(c.access_key_id)), out);
 	SB_GUARD_GOTO(rc, sb_buf_set(&out->secret_access_key, sb_buf_slice(&c.secret)), out);
@@ -83,8 +82,13 @@ out:
 	if (!sb_ok(rc))
 		sb_error_context("AWS credentials");
 	sb_aws_creds_cleanup(&c);
-	sb_creds_provider_free(p);
 	return rc;
+}
+
+/* sb_runner_opts.refresh: the enclave asked for fresh credentials mid-job. */
+static sb_result refresh_creds(void *ctx, struct sb_msg_creds *out)
+{
+	return get_creds(ctx, out);
 }
 
 /* sb_storage_read in the runner's callback shape. */
@@ -164,6 +168,8 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 	struct sb_runner_input *in = NULL;
 	struct sb_storage *st = NULL;
 	struct sb_msg_creds creds;
+	struct sb_creds_provider *prov = NULL;
+	struct sb_runner_opts ro = a->ro;
 	struct sb_manifest m = {0};
 	sb_result rc;
 
@@ -184,9 +190,15 @@ static SB_RESULT run_job(const struct run_args *a, struct sb_buf *summary)
 	/* An output that could never be written fails before the job, not after. */
 	SB_GUARD_GOTO(rc, receipt_uri(sb_buf_cstr(&out_uri), &rec_uri), out);
 	SB_GUARD_GOTO(rc, sb_publish_check(sb_buf_cstr(&out_uri), sb_buf_cstr(&rec_uri)), out);
-	SB_GUARD_GOTO(rc, get_creds(&creds), out);
+	SB_GUARD_GOTO(rc, sb_creds_provider_new_chain(NULL, &prov), out);
+	SB_GUARD_GOTO(rc, get_creds(prov, &creds), out);
+	/* Instance-role and assumed-role credentials can be renewed mid-job. */
+	if (sb_creds_provider_can_refresh(prov)) {
+		ro.refresh = refresh_creds;
+		ro.refresh_ctx = prov;
+	}
 	/* BeginJob's payload: the manifest, prefixed with the shard when there is one. */
-	SB_GUARD_GOTO(rc, sb_runner_run(&a->ro, &creds, sb_buf_slice(&begin), in, m.nparties, &out,
+	SB_GUARD_GOTO(rc, sb_runner_run(&ro, &creds, sb_buf_slice(&begin), in, m.nparties, &out,
 					&rec), out);
 	SB_GUARD_GOTO(rc, sb_publish_pair(st, sb_buf_cstr(&out_uri), sb_buf_cstr(&rec_uri),
 					  sb_buf_slice(&out), sb_buf_slice(&rec)),
@@ -210,6 +222,7 @@ out:
 	free(in);
 	sb_storage_free(st);
 	sb_msg_creds_cleanup(&creds);
+	sb_creds_provider_free(prov);
 	sb_manifest_cleanup(&m);
 	sb_buf_cleanup(&text);
 	sb_buf_cleanup(&out);

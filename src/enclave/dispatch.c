@@ -14,8 +14,7 @@
 const struct sb_server_dispatch sb_enclave_dispatch[] = {
 	{SB_MSG_PING, SB_WIRE_STATES_AFTER_HELLO, sb_enclave_handle_ping},
 	{SB_MSG_ATTEST, SB_WIRE_STATES_AFTER_HELLO, sb_enclave_handle_attest},
-	{SB_MSG_SET_CREDENTIALS, SB_WIRE_STATE_READY | SB_WIRE_STATE_CREDENTIALS | SB_WIRE_STATE_JOB,
-	 sb_enclave_handle_set_credentials},
+	{SB_MSG_SET_CREDENTIALS, SB_MSG_SET_CREDENTIALS_STATES, sb_enclave_handle_set_credentials},
 	{SB_MSG_BEGIN_JOB, SB_WIRE_STATE_CREDENTIALS, sb_enclave_handle_begin_job},
 	{SB_MSG_INPUT, SB_WIRE_STATE_JOB, sb_enclave_handle_input},
 	{SB_MSG_END_INPUTS, SB_WIRE_STATE_JOB, sb_enclave_handle_end_inputs},

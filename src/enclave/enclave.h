@@ -111,19 +111,55 @@ const struct sb_manifest *sb_enclave_run_manifest(const struct sb_enclave_run *r
 SB_RESULT sb_enclave_run_input(struct sb_enclave_run *run, uint32_t req_id,
 			       const struct sb_msg_input *in);
 SB_RESULT sb_enclave_run_end(struct sb_enclave_run *run, uint32_t req_id);
+/* Fresh credentials from the parent (SetCredentials mid-job): the job swaps them in. */
+SB_RESULT sb_enclave_run_credentials(struct sb_enclave_run *run, const struct sb_msg_creds *creds);
 void sb_enclave_run_release(struct sb_enclave_run *run);
 
 /*
  * A job's I/O (job_io.c): credentials from the parent, one RSA key pair and
- * one attestation document for the job, KMS through the vsock proxy.
+ * its attestation document for the job, KMS through the vsock proxy.
  */
 struct sb_enclave_job_io {
 	struct sb_enclave *enclave; /* borrowed */
-	struct sb_creds_provider *creds;
+	struct sb_creds_provider *creds; /* static, replaced when the parent sends new ones */
 	struct sb_rsa_key *key;
 	struct sb_buf doc; /* attestation document carrying the public key */
 	char region[64];
+	/* Long jobs (job_refresh.c). */
+	uint64_t creds_exp_ms;    /* Unix ms; 0 = the credentials do not expire */
+	uint64_t creds_margin_ms; /* ask for fresh ones this long before they expire */
+	bool creds_asked;         /* NeedCredentials already sent for the current ones */
+	uint64_t doc_refresh_ms;  /* Unix ms: ask the NSM for a new document (same key) */
+	uint32_t docs;            /* documents used so far (1 after init) */
+	/*
+	 * Asks the parent for fresh credentials and waits for them (job_run.c);
+	 * on success it has called sb_enclave_job_io_set_creds. NULL: never asks.
+	 */
+	sb_result (*need_creds)(void *ctx, struct sb_enclave_job_io *io);
+	void *need_ctx;
 };
+
+/* Rows per slice: between slices, credentials and document are renewed when due. */
+#define SB_ENCLAVE_SLICE_ROWS 256u
+/* Ask for fresh credentials at most this long before they expire (or at half life). */
+#define SB_ENCLAVE_CREDS_MARGIN_MS (60u * 1000u)
+/* How long the job waits for the parent's fresh credentials. */
+#define SB_ENCLAVE_CREDS_WAIT_MS (30u * 1000u)
+
+/*
+ * job_refresh.c. _note_creds records new credentials' expiry (and the
+ * margin: min(SB_ENCLAVE_CREDS_MARGIN_MS, half their remaining life));
+ * _set_creds replaces the provider's credentials with creds and notes them;
+ * _note_doc reads the current document's certificate and schedules its
+ * renewal at half its remaining life; _maintain (between slices) asks for
+ * credentials and renews the document when due, and fails with
+ * SB_ERR_AWS_CREDENTIALS_EXPIRE once the credentials have expired.
+ */
+void sb_enclave_job_io_note_creds(struct sb_enclave_job_io *io, uint64_t expiration_ms);
+SB_RESULT sb_enclave_job_io_set_creds(struct sb_enclave_job_io *io,
+				      const struct sb_msg_creds *creds);
+SB_RESULT sb_enclave_job_io_note_doc(struct sb_enclave_job_io *io);
+SB_RESULT sb_enclave_job_io_maintain(struct sb_enclave_job_io *io);
 
 SB_RESULT sb_enclave_job_io_init(struct sb_enclave_job_io *io, struct sb_enclave *e,
 				 const struct sb_msg_creds *creds, const char *region);

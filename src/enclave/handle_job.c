@@ -24,6 +24,17 @@ SB_RESULT sb_enclave_handle_set_credentials(struct sb_server_request *req)
 	if (req->state == SB_WIRE_STATE_READY)
 		sb_server_set_state(req, SB_WIRE_STATE_CREDENTIALS);
 	sb_log_info("credentials received (connection %llu)", (unsigned long long)c->conn_id);
+	/* Mid-job (a NeedCredentials answered): the job's thread takes them. */
+	if (c->run != NULL && (req->state == SB_WIRE_STATE_JOB || req->state == SB_WIRE_STATE_DONE)) {
+		sb_result r = sb_enclave_run_credentials(c->run, &c->creds);
+		if (!sb_ok(r))
+			return sb_server_reply_error(req, r.code, sb_error_describe());
+		if (req->state == SB_WIRE_STATE_DONE) { /* as after EndInputs: only the job keeps them */
+			sb_msg_creds_cleanup(&c->creds);
+			sb_msg_creds_init(&c->creds);
+			c->has_creds = false;
+		}
+	}
 	return sb_server_reply(req, SB_MSG_SET_CREDENTIALS, SB_SLICE(NULL, 0));
 }
 

@@ -1,6 +1,6 @@
 /*
- * The enclave's job I/O (struct sb_job_io): one RSA-2048 key pair and one
- * attestation document per job, then every bid through KMS Decrypt with
+ * The enclave's job I/O (struct sb_job_io): one RSA-2048 key pair per job
+ * and its attestation document (renewed in a long job), then every bid through KMS Decrypt with
  * Recipient (KeyId = the party's declared key), many requests in flight on
  * several threads, never more connections than the enclave's KMS budget
  * (kms_budget.h), each answer a CMS envelope opened with the private key.
@@ -38,8 +38,12 @@ SB_RESULT sb_enclave_job_io_init(struct sb_enclave_job_io *io, struct sb_enclave
 					   sb_buf_slice(&creds->session_token), creds->expiration_ms),
 		      out);
 	SB_GUARD_GOTO(rc, sb_creds_provider_new_static(&ac, &io->creds), out);
-	/* One key pair and one attestation document for the whole job. */
-	rc = sb_enclave_job_key(e, &io->key, &io->doc);
+	/* One key pair for the whole job; its document is renewed when due. */
+	SB_GUARD_GOTO(rc, sb_enclave_job_key(e, &io->key, &io->doc), out);
+	sb_enclave_job_io_note_creds(io, creds->expiration_ms);
+	SB_GUARD_GOTO(rc, sb_enclave_job_io_note_doc(io), out);
+	/* A spare document whose certificate is past half its life is renewed now. */
+	rc = sb_enclave_job_io_maintain(io);
 out:
 	sb_aws_creds_cleanup(&ac);
 	if (!sb_ok(rc))
@@ -162,6 +166,8 @@ static sb_result job_unwrap(void *vctx, const struct sb_job_unwrap *in, struct s
 
 	SB_ENSURE_MSG(in->n_context <= SB_KMS_CONTEXT_MAX, SB_ERR_TOO_LARGE,
 		      "encryption context has too many pairs");
+	/* Fresh credentials and document first (a long job, job_refresh.c). */
+	SB_GUARD(sb_enclave_job_io_maintain((struct sb_enclave_job_io *)vctx));
 	for (size_t j = 0; j < in->n_context; j++)
 		ctx[j] = (struct sb_kms_context){in->context[j].key, in->context[j].value};
 	struct sb_kms_decrypt_in din = {.ciphertext = in->ciphertext, .key_id = in->key_id,
@@ -243,47 +249,86 @@ static SB_RESULT run_workers(struct worker *w, uint32_t nw)
 }
 
 /*
- * sb_job_io.decrypt: connections from the enclave's budget (never more in
- * flight than it allows, across all workers and jobs), one KMS client per
- * worker, opened before any request. The first item goes alone on worker
- * 0's client (KMS verifies the job's attestation document once, and later
- * requests find it verified: a small job would otherwise have every request
- * verify it at once), then the rest split into contiguous ranges, one
- * worker each. Each worker closes its client when its range is done; all
- * are closed before the connections go back.
+ * One slice of rows with conns connections, one KMS client per worker,
+ * opened before any request. With first_alone (a document new to KMS) the
+ * first item goes alone on worker 0's client (KMS verifies the document
+ * once, and later requests find it verified: a small job would otherwise
+ * have every request verify it at once), then the rest split into
+ * contiguous ranges, one worker each. Each worker closes its client when
+ * its range is done; all are closed on return.
  */
-static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
+static sb_result decrypt_slice(const struct sb_enclave_job_io *io, uint32_t conns,
+			       struct sb_job_cipher *items, size_t n, bool first_alone)
 {
-	const struct sb_enclave_job_io *io = ctx;
-	struct sb_kms_budget *budget = &io->enclave->kms_budget;
 	struct worker w[MAX_WORKERS];
-	uint32_t conns, nw;
+	size_t skip = first_alone ? 1 : 0;
+	uint32_t nw = worker_count(conns, n > skip ? n - skip : 1);
 	sb_result rc = SB_OK_RESULT;
 
-	if (n == 0)
-		return SB_OK_RESULT;
-	conns = sb_kms_budget_take(budget, n > SB_KMS_BUDGET_MAX ? SB_KMS_BUDGET_MAX : (uint32_t)n);
-	nw = worker_count(conns, n > 1 ? n - 1 : 1);
 	memset(w, 0, sizeof(w));
 	for (uint32_t i = 0; i < nw && sb_ok(rc); i++) {
 		w[i] = (struct worker){.io = io, .conns = sb_kms_split_share(conns, nw, i),
 				       .rc = SB_OK_RESULT};
 		rc = kms_for(io, &w[i].kms);
 	}
-	if (sb_ok(rc))
+	if (sb_ok(rc) && first_alone)
 		rc = decrypt_range(io, w[0].kms, w[0].conns, items, 1);
 	/* A permanent failure of the first item: the job stops there. */
-	if (sb_ok(rc) && sb_ok(items[0].status) && n > 1) {
+	if (sb_ok(rc) && (!first_alone || sb_ok(items[0].status)) && n > skip) {
 		for (uint32_t i = 0; i < nw; i++) {
 			size_t off, len;
-			sb_kms_split_range(n - 1, nw, i, &off, &len);
-			w[i].items = items + 1 + off;
+			sb_kms_split_range(n - skip, nw, i, &off, &len);
+			w[i].items = items + skip + off;
 			w[i].n = len;
 		}
 		rc = run_workers(w, nw);
 	}
 	for (uint32_t i = 0; i < nw; i++)
 		sb_kms_free(w[i].kms);
+	return rc;
+}
+
+/* Whether a row of items[0..n) failed for good (the job stops there). */
+static bool slice_failed(const struct sb_job_cipher *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!sb_ok(items[i].status))
+			return true;
+	return false;
+}
+
+/*
+ * sb_job_io.decrypt: connections from the enclave's budget (never more in
+ * flight than it allows, across all workers and jobs), in slices of
+ * SB_ENCLAVE_SLICE_ROWS rows; between slices the job's credentials and
+ * attestation document are renewed when due (job_refresh.c). After a failed
+ * row the rest are not attempted.
+ */
+static sb_result job_decrypt(void *ctx, struct sb_job_cipher *items, size_t n)
+{
+	struct sb_enclave_job_io *io = ctx;
+	struct sb_kms_budget *budget = &io->enclave->kms_budget;
+	uint32_t conns, docs_seen = 0;
+	size_t off = 0;
+	sb_result rc = SB_OK_RESULT;
+
+	if (n == 0)
+		return SB_OK_RESULT;
+	conns = sb_kms_budget_take(budget, n > SB_KMS_BUDGET_MAX ? SB_KMS_BUDGET_MAX : (uint32_t)n);
+	while (off < n && sb_ok(rc)) {
+		size_t m = n - off < SB_ENCLAVE_SLICE_ROWS ? n - off : SB_ENCLAVE_SLICE_ROWS;
+		rc = sb_enclave_job_io_maintain(io);
+		if (sb_ok(rc))
+			rc = decrypt_slice(io, conns, items + off, m, io->docs != docs_seen);
+		docs_seen = io->docs;
+		off += m;
+		if (sb_ok(rc) && slice_failed(items + off - m, m))
+			break;
+	}
+	for (; sb_ok(rc) && off < n; off++) { /* after a failed row: not attempted */
+		items[off].status = (sb_result){SB_ERR_HTTP_CANCELLED};
+		items[off].skipped = true;
+	}
 	sb_kms_budget_give(budget, conns);
 	return rc;
 }

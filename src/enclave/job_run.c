@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/sb_log.h"
 #include "common/sb_mem.h"
@@ -41,7 +42,9 @@ struct sb_enclave_run {
 	struct sb_enclave *enclave;
 	struct sb_server *server;
 	uint64_t conn_id;
-	struct sb_msg_creds creds;
+	struct sb_msg_creds creds; /* under lock: the latest from the parent */
+	uint32_t creds_gen;        /* under lock: bumped by each SetCredentials */
+	uint32_t cur_req;          /* the request the thread works on (for NeedCredentials) */
 	struct sb_enclave_job_io io;
 	struct sb_job_io jio;
 	struct sb_job *job;
@@ -159,6 +162,60 @@ static void finish(struct sb_enclave_run *run, uint32_t req_id)
 	sb_buf_cleanup(&receipt);
 }
 
+/* dst (initialised) = src. */
+static SB_RESULT copy_creds(struct sb_msg_creds *dst, const struct sb_msg_creds *src)
+{
+	SB_GUARD(sb_buf_set(&dst->access_key_id, sb_buf_slice(&src->access_key_id)));
+	SB_GUARD(sb_buf_set(&dst->secret_access_key, sb_buf_slice(&src->secret_access_key)));
+	SB_GUARD(sb_buf_set(&dst->session_token, sb_buf_slice(&src->session_token)));
+	dst->expiration_ms = src->expiration_ms;
+	return SB_OK_RESULT;
+}
+
+/*
+ * io->need_creds: NeedCredentials as a partial response to the request in
+ * hand, then wait for the parent's SetCredentials (sb_enclave_run_credentials).
+ */
+static sb_result need_creds(void *ctx, struct sb_enclave_job_io *io)
+{
+	struct sb_enclave_run *run = ctx;
+	struct sb_buf msg = SB_BUF_INIT(SB_MSG_NEED_CREDENTIALS_LEN);
+	struct sb_msg_creds fresh;
+	uint64_t deadline = sb_time_mono_ns() + SB_ENCLAVE_CREDS_WAIT_MS * 1000000ull;
+	uint32_t gen;
+	bool got;
+	sb_result rc;
+
+	sb_msg_creds_init(&fresh);
+	pthread_mutex_lock(&run->lock);
+	gen = run->creds_gen;
+	pthread_mutex_unlock(&run->lock);
+	SB_GUARD_GOTO(rc, sb_msg_need_creds_append(&msg, io->creds_exp_ms), out);
+	SB_GUARD_GOTO(rc, sb_server_post(run->server, run->conn_id, run->cur_req,
+					 SB_MSG_NEED_CREDENTIALS, sb_buf_slice(&msg)), out);
+	sb_log_info("job %s: asked the parent for fresh AWS credentials",
+		    sb_job_manifest(run->job)->job_id);
+	pthread_mutex_lock(&run->lock);
+	while (run->creds_gen == gen && !run->cancelled && sb_time_mono_ns() < deadline) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		(void)pthread_cond_timedwait(&run->ready, &run->lock, &until);
+	}
+	got = run->creds_gen != gen;
+	rc = got ? copy_creds(&fresh, &run->creds) : SB_OK_RESULT;
+	pthread_mutex_unlock(&run->lock);
+	SB_GUARD_GOTO(rc, rc, out);
+	if (!got)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_TIMEOUT, out, "the parent sent no credentials in %u s",
+				 SB_ENCLAVE_CREDS_WAIT_MS / 1000);
+	rc = sb_enclave_job_io_set_creds(io, &fresh);
+out:
+	sb_msg_creds_cleanup(&fresh);
+	sb_buf_cleanup(&msg);
+	return rc;
+}
+
 static void *job_thread(void *arg)
 {
 	struct sb_enclave_run *run = arg;
@@ -166,13 +223,22 @@ static void *job_thread(void *arg)
 	struct job_item *it;
 
 	/* One key pair and attestation document, made while the inputs arrive. */
-	sb_result r = sb_enclave_job_io_init(&run->io, e, &run->creds,
-					     sb_job_manifest(run->job)->region);
+	struct sb_msg_creds first;
+	sb_msg_creds_init(&first);
+	pthread_mutex_lock(&run->lock); /* the loop thread may update run->creds */
+	sb_result r = copy_creds(&first, &run->creds);
+	pthread_mutex_unlock(&run->lock);
+	if (sb_ok(r))
+		r = sb_enclave_job_io_init(&run->io, e, &first, sb_job_manifest(run->job)->region);
+	sb_msg_creds_cleanup(&first);
+	run->io.need_creds = need_creds;
+	run->io.need_ctx = run;
 	run->t_key = sb_time_mono_ns();
 	if (!sb_ok(r))
 		fail(run, r);
 	while ((it = next_item(run)) != NULL) {
 		bool end = it->end;
+		run->cur_req = it->req_id;
 		if (end)
 			finish(run, it->req_id);
 		else
@@ -222,12 +288,7 @@ SB_RESULT sb_enclave_run_start(struct sb_server_request *req, struct sb_enclave_
 	sb_msg_creds_init(&run->creds);
 	SB_GUARD_GOTO(rc, new_job(req->payload, &run->jio, &run->job), fail);
 	/* The thread gets its own copy of the credentials. */
-	SB_GUARD_GOTO(rc, sb_buf_set(&run->creds.access_key_id, sb_buf_slice(&c->creds.access_key_id)), fail);
-	SB_GUARD_GOTO(rc, sb_buf_set(&run->creds.secret_access_key,
-				     sb_buf_slice(&c->creds.secret_access_key)), fail);
-	SB_GUARD_GOTO(rc, sb_buf_set(&run->creds.session_token, sb_buf_slice(&c->creds.session_token)),
-		      fail);
-	run->creds.expiration_ms = c->creds.expiration_ms;
+	SB_GUARD_GOTO(rc, copy_creds(&run->creds, &c->creds), fail);
 	run->refs = 2;
 	run->t_begin = sb_time_mono_ns();
 	pthread_mutex_lock(&run->enclave->jobs_lock);
@@ -291,6 +352,21 @@ SB_RESULT sb_enclave_run_input(struct sb_enclave_run *run, uint32_t req_id,
 	return SB_OK_RESULT;
 fail:
 	item_free(it);
+	return rc;
+}
+
+SB_RESULT sb_enclave_run_credentials(struct sb_enclave_run *run, const struct sb_msg_creds *creds)
+{
+	sb_result rc;
+
+	SB_ENSURE(run != NULL && creds != NULL, SB_ERR_NULL);
+	pthread_mutex_lock(&run->lock);
+	rc = copy_creds(&run->creds, creds);
+	if (sb_ok(rc)) {
+		run->creds_gen++;
+		pthread_cond_broadcast(&run->ready);
+	}
+	pthread_mutex_unlock(&run->lock);
 	return rc;
 }
 

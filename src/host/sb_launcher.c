@@ -143,6 +143,7 @@ __attribute__((noreturn)) static void supervise(const struct sb_launch_opts *o,
 	cfg.state_dir = o->state_dir;
 	cfg.measurement = img->measurement;
 	cfg.debug_mode = o->debug_mode;
+	cfg.leaf_validity_s = o->leaf_validity_s;
 	if (!sb_ok(sb_nsm_emu_new(&cfg, &emu))) {
 		dprintf(status_fd, "emulated NSM: %s", sb_error_describe());
 		_exit(1);

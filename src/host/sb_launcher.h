@@ -36,6 +36,7 @@ struct sb_launch_opts {
 	bool debug_mode;
 	uint32_t wait_port;     /* > 0: return once the enclave listens on it */
 	uint32_t wait_ms;       /* bound for wait_port */
+	uint32_t leaf_validity_s; /* emulated NSM leaf lifetime; 0 = 3 h (tests only) */
 };
 
 struct sb_enclave_info {

@@ -42,6 +42,7 @@ struct sb_nsm_emu {
 	char module_id[SB_ATTEST_MODULE_ID_MAX + 1];
 	struct sb_attest_pcr pcrs[SB_ATTEST_PCR_COUNT];
 	uint64_t now_ms;
+	uint32_t leaf_validity_s;
 };
 
 static SB_RESULT state_path(const char *state_dir, const char *rel, char *out, size_t cap)
@@ -294,6 +295,8 @@ SB_RESULT sb_nsm_emu_new(const struct sb_nsm_emu_config *cfg, struct sb_nsm_emu 
 	ca.inter = NULL;
 	ca.inter_key = NULL;
 	emu->now_ms = cfg->now_ms;
+	emu->leaf_validity_s = cfg->leaf_validity_s != 0 ? cfg->leaf_validity_s
+							 : SB_NSM_EMU_LEAF_VALIDITY_S;
 	*out = emu;
 	emu = NULL;
 out:
@@ -325,7 +328,7 @@ static uint64_t emu_now_ms(const struct sb_nsm_emu *emu)
 	return emu->now_ms != 0 ? emu->now_ms : sb_time_now_ms();
 }
 
-/* A fresh leaf for one document: 1 minute before ts until 3 hours after. */
+/* A fresh leaf for one document: 1 minute before ts until 3 hours (or the configured lifetime) after. */
 static SB_RESULT make_leaf(const struct sb_nsm_emu *emu, uint64_t ts_ms, struct sb_ecdsa_key **key,
                            struct sb_x509 **leaf)
 {
@@ -333,7 +336,7 @@ static SB_RESULT make_leaf(const struct sb_nsm_emu *emu, uint64_t ts_ms, struct 
 	struct sb_x509_spec spec = {.common_name = emu->module_id,
 	                            .serial = random_serial(),
 	                            .not_before = ts - 60,
-	                            .not_after = ts + SB_NSM_EMU_LEAF_VALIDITY_S,
+	                            .not_after = ts + (int64_t)emu->leaf_validity_s,
 	                            .is_ca = false,
 	                            .path_len = -1};
 	SB_GUARD(sb_ecdsa_key_generate(SB_EC_CURVE_P384, key));

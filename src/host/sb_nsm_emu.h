@@ -41,6 +41,9 @@ struct sb_nsm_emu_config {
 	 * .present = set, 48 bytes. Others stay 48 zero bytes. */
 	struct sb_attest_pcr extra_pcrs[SB_ATTEST_PCR_COUNT];
 	uint64_t now_ms; /* 0 = the real clock at each request (tests pin time) */
+	/* Leaf certificate lifetime in seconds; 0 = SB_NSM_EMU_LEAF_VALIDITY_S (3 h,
+	 * as AWS). Tests shorten it to exercise the enclave's document renewal. */
+	uint32_t leaf_validity_s;
 };
 
 struct sb_nsm_emu;

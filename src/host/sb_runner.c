@@ -41,23 +41,93 @@ __attribute__((format(printf, 2, 3))) static void progress(const struct sb_runne
 	o->progress(o->progress_ctx, line);
 }
 
+SB_RESULT sb_runner_check_creds(const struct sb_runner_opts *o, const struct sb_msg_creds *creds,
+				uint64_t now_ms)
+{
+	uint64_t need;
+
+	SB_ENSURE(o != NULL && creds != NULL, SB_ERR_NULL);
+	if (creds->expiration_ms == 0 || o->refresh != NULL)
+		return SB_OK_RESULT;
+	need = now_ms + (uint64_t)o->job_ms + SB_RUNNER_CREDS_MARGIN_MS;
+	if (creds->expiration_ms >= need)
+		return SB_OK_RESULT;
+	SB_BAIL_MSG(SB_ERR_AWS_CREDENTIALS_EXPIRE,
+		    "the AWS credentials expire in %lld s, before the job's timeout (%u s) plus %u s, "
+		    "and cannot be refreshed: use refreshable credentials (instance role, "
+		    "role_arn profile) or a shorter --timeout-ms",
+		    creds->expiration_ms > now_ms ? (long long)((creds->expiration_ms - now_ms) / 1000)
+						   : -(long long)((now_ms - creds->expiration_ms) / 1000),
+		    o->job_ms / 1000, SB_RUNNER_CREDS_MARGIN_MS / 1000);
+}
+
+/*
+ * The enclave asked for fresh credentials (NeedCredentials): send them as a
+ * SetCredentials request and take its reply (other responses are kept).
+ */
+static SB_RESULT answer_need_creds(struct sb_wire_client *c, const struct sb_runner_opts *o,
+				   const struct sb_wire_response *need)
+{
+	struct sb_buf msg = SB_BUF_INIT_SECRET(4 * SB_MSG_CRED_FIELD_MAX + 64);
+	struct sb_msg_creds fresh;
+	struct sb_wire_response resp;
+	uint64_t exp, now = sb_time_now_ms();
+	uint32_t id;
+	sb_result rc;
+
+	SB_GUARD(sb_msg_need_creds_parse(sb_buf_slice(&need->payload), &exp));
+	SB_ENSURE_MSG(o->refresh != NULL, SB_ERR_AWS_CREDENTIALS_EXPIRE,
+		      "the enclave needs fresh AWS credentials (the current ones expire in %lld s) "
+		      "and this parent cannot refresh them",
+		      exp > now ? (long long)((exp - now) / 1000) : 0);
+	sb_msg_creds_init(&fresh);
+	sb_wire_response_init(&resp);
+	SB_GUARD_GOTO(rc, o->refresh(o->refresh_ctx, &fresh), out);
+	SB_GUARD_GOTO(rc, sb_msg_creds_append(&msg, &fresh), out);
+	SB_GUARD_GOTO(rc, sb_wire_client_send(c, SB_MSG_SET_CREDENTIALS, sb_buf_slice(&msg), &id),
+		      out);
+	SB_GUARD_GOTO(rc, sb_wire_client_wait(c, id, o->job_ms > 0 ? (int)o->job_ms : -1, &resp),
+		      out);
+	SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+	if (resp.type != SB_MSG_SET_CREDENTIALS)
+		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_FRAME, out, "expected a SetCredentials reply");
+	progress(o, "sent fresh AWS credentials to the enclave (expiring in %lld s)",
+		 fresh.expiration_ms > now ? (long long)((fresh.expiration_ms - now) / 1000) : -1);
+out:
+	if (!sb_ok(rc))
+		sb_error_context("refreshing the enclave's credentials");
+	sb_wire_response_cleanup(&resp);
+	sb_msg_creds_cleanup(&fresh);
+	sb_buf_cleanup(&msg);
+	return rc;
+}
+
 /* Sending side of one job's inputs: the window and the chunk buffers. */
 struct input_stream {
 	struct sb_wire_client *c;
+	const struct sb_runner_opts *o;
 	int ack_ms;     /* an ack comes once the enclave consumed the chunk (KMS calls) */
 	size_t unacked; /* Input frames sent and not yet acknowledged */
 	struct sb_buf msg, cur, next;
 };
 
-/* Takes one acknowledgement (or the Error that drops the job). */
+/*
+ * Takes one acknowledgement (or the Error that drops the job), answering
+ * the enclave's requests for credentials on the way.
+ */
 static SB_RESULT take_ack(struct input_stream *s)
 {
 	struct sb_wire_response resp;
 	sb_result rc;
 
 	sb_wire_response_init(&resp);
-	SB_GUARD_GOTO(rc, sb_wire_client_recv(s->c, s->ack_ms, &resp), out);
-	SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+	for (;;) {
+		SB_GUARD_GOTO(rc, sb_wire_client_recv(s->c, s->ack_ms, &resp), out);
+		SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+		if (resp.type != SB_MSG_NEED_CREDENTIALS)
+			break;
+		SB_GUARD_GOTO(rc, answer_need_creds(s->c, s->o, &resp), out);
+	}
 	if (resp.type != SB_MSG_INPUT)
 		SB_FAIL_GOTO_MSG(rc, SB_ERR_BAD_FRAME, out, "expected an Input acknowledgement");
 	s->unacked--;
@@ -115,6 +185,7 @@ static SB_RESULT send_inputs(struct sb_wire_client *c, const struct sb_runner_op
 			     const struct sb_runner_input *in, size_t n)
 {
 	struct input_stream s = {.c = c,
+				 .o = o,
 				 .ack_ms = o->job_ms > 0 ? (int)o->job_ms : -1,
 				 .msg = SB_BUF_INIT(SB_RUNNER_CHUNK + 128),
 				 .cur = SB_BUF_INIT(SB_RUNNER_CHUNK),
@@ -163,6 +234,12 @@ static SB_RESULT run_job(struct sb_wire_client *c, const struct sb_runner_opts *
 	for (;;) {
 		SB_GUARD_GOTO(rc, sb_wire_client_wait(c, id, (int)o->job_ms, &resp), out);
 		SB_GUARD_GOTO(rc, sb_wire_response_check(&resp), out);
+		if (resp.type == SB_MSG_NEED_CREDENTIALS) {
+			SB_GUARD_GOTO(rc, answer_need_creds(c, o, &resp), out);
+			sb_wire_response_cleanup(&resp);
+			sb_wire_response_init(&resp);
+			continue;
+		}
 		if (resp.type != SB_MSG_RESULT_PART)
 			break;
 		/* Straight into output: the caller truncates it again on failure. */
@@ -190,6 +267,7 @@ SB_RESULT sb_runner_run(const struct sb_runner_opts *o, const struct sb_msg_cred
 	sb_result rc;
 
 	SB_ENSURE(o != NULL && creds != NULL && output != NULL && receipt != NULL, SB_ERR_NULL);
+	SB_GUARD(sb_runner_check_creds(o, creds, sb_time_now_ms()));
 	SB_GUARD(connect_with_backoff(o, 30000, &c));
 	SB_GUARD_GOTO(rc, run_job(c, o, creds, manifest, inputs, ninputs, output, &result), out);
 	SB_GUARD_GOTO(rc, sb_msg_result_parse(sb_buf_slice(&result), &out_s, &rec_s), out);

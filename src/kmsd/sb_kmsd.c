@@ -29,6 +29,7 @@ static const struct {
 	{SB_ERR_KMS_INCOMPLETE_SIGNATURE, "IncompleteSignatureException", 400},
 	{SB_ERR_KMS_INVALID_SIGNATURE, "InvalidSignatureException", 400},
 	{SB_ERR_KMS_UNRECOGNIZED_CLIENT, "UnrecognizedClientException", 400},
+	{SB_ERR_KMS_EXPIRED_TOKEN, "ExpiredTokenException", 400},
 	{SB_ERR_KMS_BAD_ATTESTATION, "ValidationException", 400},
 	{SB_ERR_KMS_INVALID_STATE, "KMSInvalidStateException", 400},
 	{SB_ERR_BAD_JSON, "SerializationException", 400},
@@ -138,6 +139,11 @@ static SB_RESULT authenticate(const struct sb_kmsd *k, const struct sb_kmsd_requ
 	size_t idx;
 
 	SB_GUARD(sb_sigv4_verify(&req->http, &pol, &idx));
+	/* Temporary credentials past their expiration, as AWS answers them. */
+	SB_ENSURE_MSG(k->cfg->principals[idx].expiration_ms == 0 ||
+			      req->now_ms < k->cfg->principals[idx].expiration_ms,
+		      SB_ERR_KMS_EXPIRED_TOKEN,
+		      "The security token included in the request is expired");
 	caller->principal = &k->cfg->principals[idx];
 	caller->now_ms = req->now_ms;
 	return SB_OK_RESULT;
@@ -164,6 +170,7 @@ static SB_RESULT find_op(const struct sb_kmsd_request *req, const struct sb_kmsd
 struct outcome {
 	const char *op;
 	const char *principal;
+	const char *access_key;
 	char key_id[SB_KBLOB_KEY_ID_LEN + 1];
 };
 
@@ -182,6 +189,7 @@ static SB_RESULT handle_inner(struct sb_kmsd *k, const struct sb_kmsd_request *r
 		      "request body exceeds %d bytes", SB_KMSD_MAX_BODY);
 	SB_GUARD(authenticate(k, req, &caller));
 	o->principal = caller.principal->arn;
+	o->access_key = caller.principal->access_key_id;
 	SB_GUARD(find_op(req, &op));
 	o->op = op->name;
 	/* "{}" is the smallest request; an empty body is taken as that. */
@@ -238,7 +246,7 @@ void sb_kmsd_error_response(int code, struct sb_kmsd_response *resp)
 void sb_kmsd_handle(struct sb_kmsd *k, const struct sb_kmsd_request *req,
 		    struct sb_kmsd_response *resp)
 {
-	struct outcome o = {.op = "-", .principal = "-", .key_id = "-"};
+	struct outcome o = {.op = "-", .principal = "-", .access_key = "-", .key_id = "-"};
 	json_t *out = json_object();
 	sb_result rc;
 
@@ -249,12 +257,13 @@ void sb_kmsd_handle(struct sb_kmsd *k, const struct sb_kmsd_request *req,
 		rc = sb_kjson_dump(out, &resp->body);
 	if (sb_ok(rc)) {
 		resp->status = 200;
-		sb_log_info("op=%s key=%s principal=%s outcome=ok", o.op, o.key_id, o.principal);
+		sb_log_info("op=%s key=%s principal=%s outcome=ok access_key=%s", o.op, o.key_id,
+			    o.principal, o.access_key);
 	} else {
 		unsigned status;
 		const char *type = sb_kmsd_error_type(rc.code, &status);
-		sb_log_info("op=%s key=%s principal=%s outcome=%s", o.op, o.key_id, o.principal,
-			    type);
+		sb_log_info("op=%s key=%s principal=%s outcome=%s access_key=%s", o.op, o.key_id,
+			    o.principal, type, o.access_key);
 		if (status >= 500)
 			sb_log_error("op=%s failed at %s: %s", o.op, sb_error_where(),
 				     sb_error_describe());

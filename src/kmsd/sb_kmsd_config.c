@@ -9,6 +9,7 @@
 
 #include "common/sb_file.h"
 #include "common/sb_mem.h"
+#include "common/sb_time.h"
 #include "kmsd/sb_kjson.h"
 
 #define ROOT_FILE_MAX (64 * 1024)
@@ -91,6 +92,21 @@ static SB_RESULT dup_field(const json_t *obj, const char *name, bool required, c
 	return SB_OK_RESULT;
 }
 
+/* "expiration": null, absent, or an ISO 8601 time. */
+static SB_RESULT parse_expiration(const json_t *o, struct sb_kmsd_principal *p)
+{
+	const json_t *v = json_object_get(o, "expiration");
+
+	p->expiration_ms = 0;
+	if (v == NULL || json_is_null(v))
+		return SB_OK_RESULT;
+	SB_ENSURE_MSG(json_is_string(v), SB_ERR_KMS_BAD_CONFIG, "principal expiration is not a string");
+	if (!sb_ok(sb_time_parse(sb_slice_str(json_string_value(v)), &p->expiration_ms)) ||
+	    p->expiration_ms == 0)
+		SB_BAIL_MSG(SB_ERR_KMS_BAD_CONFIG, "principal expiration is not an ISO 8601 time");
+	return SB_OK_RESULT;
+}
+
 static SB_RESULT parse_principal(const json_t *o, struct sb_kmsd_config *cfg, size_t i)
 {
 	struct sb_kmsd_principal *p = &cfg->principals[i];
@@ -102,6 +118,7 @@ static SB_RESULT parse_principal(const json_t *o, struct sb_kmsd_config *cfg, si
 	SB_GUARD(dup_field(o, "access_key_id", true, &p->access_key_id));
 	SB_GUARD(dup_field(o, "secret_access_key", true, &p->secret_access_key));
 	SB_GUARD(dup_field(o, "session_token", false, &p->session_token));
+	SB_GUARD(parse_expiration(o, p));
 	SB_GUARD(sb_kmsd_arn_account(p->arn, p->account_id));
 	for (size_t j = 0; j < i; j++)
 		SB_ENSURE_MSG(strcmp(cfg->principals[j].access_key_id, p->access_key_id) != 0,

@@ -4,9 +4,14 @@
  *   {"region": "us-east-1", "account_id": "111122223333",
  *    "principals": [{"arn": "arn:aws:iam::111122223333:user/buyer1",
  *                    "access_key_id": "AKIA...", "secret_access_key": "...",
- *                    "session_token": null}],
+ *                    "session_token": null, "expiration": null}],
  *    "attestation_roots": ["path/to/dev-root.pem"],
  *    "trust_aws_nitro_root": true}
+ *
+ * expiration (optional, ISO 8601 as IMDS and STS print it): from then on
+ * requests signed with that access key get ExpiredTokenException, as AWS
+ * answers for expired temporary credentials. Several principals may share
+ * an ARN (a role's successive session credentials).
  *
  * attestation_roots paths are relative to the file's directory; the AWS Nitro
  * root is trusted unless trust_aws_nitro_root is false. Without a file the
@@ -20,6 +25,7 @@
 #define SB_KMSD_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "common/sb_buf.h"
 #include "kmsd/sb_sigv4.h"
@@ -41,6 +47,7 @@ struct sb_kmsd_principal {
 	char *access_key_id;
 	char *secret_access_key; /* secret */
 	char *session_token;     /* secret; NULL when the principal has none */
+	uint64_t expiration_ms;  /* Unix ms; 0 = never expires */
 };
 
 /* Caller storage: _init, _load/_parse/_default, _cleanup. */

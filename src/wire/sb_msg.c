@@ -12,14 +12,15 @@ static const struct sb_msg_info sb_msg_table[] = {
 	{SB_MSG_PING, "Ping", SB_WIRE_STATES_AFTER_HELLO, SB_MSG_DIR_PARENT},
 	{SB_MSG_PONG, "Pong", 0, SB_MSG_DIR_ENCLAVE},
 	{SB_MSG_ERROR, "Error", SB_WIRE_STATES_AFTER_HELLO | SB_WIRE_STATE_HELLO, SB_MSG_DIR_BOTH},
-	/* Credentials expire during long jobs, so they may be refreshed mid-job. */
-	{SB_MSG_SET_CREDENTIALS, "SetCredentials",
-	 SB_WIRE_STATE_READY | SB_WIRE_STATE_CREDENTIALS | SB_WIRE_STATE_JOB, SB_MSG_DIR_PARENT},
+	/* Credentials expire during long jobs, so they may be refreshed mid-job,
+	 * also after EndInputs while the enclave still decrypts (NeedCredentials). */
+	{SB_MSG_SET_CREDENTIALS, "SetCredentials", SB_MSG_SET_CREDENTIALS_STATES, SB_MSG_DIR_PARENT},
 	{SB_MSG_BEGIN_JOB, "BeginJob", SB_WIRE_STATE_CREDENTIALS, SB_MSG_DIR_PARENT},
 	{SB_MSG_INPUT, "Input", SB_WIRE_STATE_JOB, SB_MSG_DIR_PARENT},
 	{SB_MSG_END_INPUTS, "EndInputs", SB_WIRE_STATE_JOB, SB_MSG_DIR_PARENT},
 	{SB_MSG_RESULT, "Result", 0, SB_MSG_DIR_ENCLAVE},
 	{SB_MSG_RESULT_PART, "ResultPart", 0, SB_MSG_DIR_ENCLAVE},
+	{SB_MSG_NEED_CREDENTIALS, "NeedCredentials", 0, SB_MSG_DIR_ENCLAVE},
 	/* Anyone may ask which code runs here, at any time after Hello. */
 	{SB_MSG_ATTEST, "Attest", SB_WIRE_STATES_AFTER_HELLO, SB_MSG_DIR_PARENT},
 };
@@ -34,7 +35,7 @@ const struct sb_msg_info *sb_msg_info(uint16_t type)
 
 bool sb_msg_is_partial(uint16_t type)
 {
-	return type == SB_MSG_RESULT_PART;
+	return type == SB_MSG_RESULT_PART || type == SB_MSG_NEED_CREDENTIALS;
 }
 
 const char *sb_msg_name(uint16_t type)

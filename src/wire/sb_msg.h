@@ -28,7 +28,8 @@ enum sb_msg_type {
 	SB_MSG_RESULT = 9,          /* enclave -> parent: result + receipt */
 	SB_MSG_ATTEST = 10,         /* parent -> enclave: nonce; reply: a fresh attestation document */
 	SB_MSG_RESULT_PART = 11,    /* enclave -> parent: a piece of output.csv; the Result follows */
-	/* 12..0x7fff: future protocol messages; 0x8000..0xffff: experiments. */
+	SB_MSG_NEED_CREDENTIALS = 12, /* enclave -> parent, partial: send fresh credentials */
+	/* 13..0x7fff: future protocol messages; 0x8000..0xffff: experiments. */
 };
 
 /* The protocol version this code speaks (negotiated by Hello). */
@@ -43,6 +44,10 @@ enum sb_wire_state {
 	SB_WIRE_STATE_DONE = 1u << 4,        /* EndInputs received: result pending or sent */
 };
 #define SB_WIRE_STATES_AFTER_HELLO                                                                 \
+	(SB_WIRE_STATE_READY | SB_WIRE_STATE_CREDENTIALS | SB_WIRE_STATE_JOB | SB_WIRE_STATE_DONE)
+
+/* Where SetCredentials is accepted: before the job, and while it runs. */
+#define SB_MSG_SET_CREDENTIALS_STATES                                                              \
 	(SB_WIRE_STATE_READY | SB_WIRE_STATE_CREDENTIALS | SB_WIRE_STATE_JOB | SB_WIRE_STATE_DONE)
 
 /* Who sends a message as a request (responses go the other way). */
@@ -65,7 +70,7 @@ const struct sb_msg_info *sb_msg_info(uint16_t type);
 /*
  * Whether a response of this type is partial: more responses to the same
  * request follow it (ResultPart before the Result). The request stays in
- * flight until a final response.
+ * flight until a final response. Partial: ResultPart and NeedCredentials.
  */
 bool sb_msg_is_partial(uint16_t type);
 const char *sb_msg_name(uint16_t type);

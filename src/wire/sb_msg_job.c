@@ -91,6 +91,24 @@ SB_RESULT sb_msg_begin_job_parse(struct sb_slice in, struct sb_msg_begin_job *ou
 	return sb_reader_bytes(&r, sb_reader_remaining(&r), &out->manifest);
 }
 
+SB_RESULT sb_msg_need_creds_append(struct sb_buf *out, uint64_t expiration_ms)
+{
+	SB_ENSURE_REF(out);
+	return sb_buf_append_be64(out, expiration_ms);
+}
+
+SB_RESULT sb_msg_need_creds_parse(struct sb_slice in, uint64_t *expiration_ms)
+{
+	struct sb_reader r;
+
+	SB_ENSURE_REF(expiration_ms);
+	SB_ENSURE_MSG(in.len == SB_MSG_NEED_CREDENTIALS_LEN, SB_ERR_BAD_FRAME,
+		      "NeedCredentials is %zu bytes, not %u", in.len, SB_MSG_NEED_CREDENTIALS_LEN);
+	sb_reader_init(&r, in);
+	SB_GUARD(sb_reader_be64(&r, expiration_ms));
+	return sb_reader_end(&r);
+}
+
 SB_RESULT sb_msg_input_append(struct sb_buf *out, const char *party, uint32_t seq, bool last,
 			      struct sb_slice chunk)
 {

@@ -16,6 +16,11 @@
  *     reply Input, empty payload.
  * EndInputs       empty
  *     reply Result: u32 len + output.csv | u32 len + receipt JSON; or Error.
+ * NeedCredentials (enclave -> parent, a partial response to the Input or
+ *                 EndInputs in flight) u64 expiration of the current
+ *                 credentials (Unix ms, 0 = unknown)
+ *     the parent answers with a new SetCredentials request (any state after
+ *     the handshake); the Input or EndInputs then completes as usual.
  */
 #ifndef SB_MSG_JOB_H
 #define SB_MSG_JOB_H
@@ -63,6 +68,11 @@ struct sb_msg_begin_job {
 SB_RESULT sb_msg_begin_job_append(struct sb_buf *out, const uint32_t *shard,
 				  struct sb_slice manifest);
 SB_RESULT sb_msg_begin_job_parse(struct sb_slice in, struct sb_msg_begin_job *out);
+
+/* NeedCredentials: exactly 8 bytes. */
+#define SB_MSG_NEED_CREDENTIALS_LEN 8u
+SB_RESULT sb_msg_need_creds_append(struct sb_buf *out, uint64_t expiration_ms);
+SB_RESULT sb_msg_need_creds_parse(struct sb_slice in, uint64_t *expiration_ms);
 
 struct sb_msg_input {
 	struct sb_slice party; /* borrowed from the payload */

@@ -34,7 +34,7 @@ static void clear_env(void)
 			      "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
 			      "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS",
 			      "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_DISABLED",
-			      "AWS_REGION", "AWS_DEFAULT_REGION"};
+			      "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_CREDENTIAL_EXPIRATION"};
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		unsetenv(vars[i]);
 	/* Never read the real ~/.aws of whoever runs the tests. */
@@ -176,6 +176,14 @@ static void test_env(void **state)
 	assert_string_equal(sb_buf_cstr(&c.secret), SECRET1);
 	assert_string_equal(sb_buf_cstr(&c.token), "envtoken123");
 	assert_int_equal(c.expiration_ms, 0);
+	/* AWS_CREDENTIAL_EXPIRATION (aws configure export-credentials --format env). */
+	setenv("AWS_CREDENTIAL_EXPIRATION", "2030-01-02T03:04:05Z", 1);
+	assert_true(sb_ok(sb_creds_from_env(&c, &found)));
+	assert_true(c.expiration_ms == 1893553445000ull);
+	setenv("AWS_CREDENTIAL_EXPIRATION", "tomorrow", 1);
+	assert_int_equal(sb_creds_from_env(&c, &found).code, SB_ERR_AWS_NO_CREDENTIALS);
+	assert_non_null(strstr(sb_error_detail(), "AWS_CREDENTIAL_EXPIRATION"));
+	unsetenv("AWS_CREDENTIAL_EXPIRATION");
 	setenv("AWS_SECRET_ACCESS_KEY", "bad secret with spaces", 1);
 	assert_int_equal(sb_creds_from_env(&c, &found).code, SB_ERR_INVALID_ARG);
 	assert_clean(sb_error_describe(), "bad secret");
@@ -450,6 +458,7 @@ static void test_chain_precedence(void **state)
 	assert_true(sb_ok(sb_creds_provider_new_chain(NULL, &p)));
 	assert_string_equal(sb_creds_provider_source(p), "");
 	get_from(p, "env", AKID2);
+	assert_false(sb_creds_provider_can_refresh(p));
 	sb_creds_provider_free(p);
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
@@ -458,11 +467,13 @@ static void test_chain_precedence(void **state)
 	/* Static keys never expire: no second fetch. */
 	get_from(p, "profile", AKID1);
 	assert_int_equal(sb_creds_provider_fetches(p), 1);
+	assert_false(sb_creds_provider_can_refresh(p));
 	sb_creds_provider_free(p);
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	unsetenv("AWS_CONFIG_FILE");
 	assert_true(sb_ok(sb_creds_provider_new_chain(NULL, &p)));
 	get_from(p, "imds", NULL);
+	assert_true(sb_creds_provider_can_refresh(p)); /* the instance role renews */
 	/* Credentials good for an hour are cached. */
 	get_from(p, "imds", NULL);
 	assert_int_equal(sb_creds_provider_fetches(p), 1);
@@ -528,7 +539,28 @@ static void test_static_provider(void **state)
 	assert_true(sb_ok(sb_creds_provider_get(p, &b)));
 	assert_string_equal(b.access_key_id, AKID1);
 	assert_string_equal(sb_creds_provider_source(p), "static");
+	assert_false(sb_creds_provider_can_refresh(p));
+	/* Replaced mid-job: every later get returns the new credentials. */
+	assert_true(sb_ok(sb_aws_creds_set(&a, SB_SLICE_LIT(AKID2), SB_SLICE_LIT("secondSecret"),
+					   SB_SLICE_LIT("tok2"), 1893553445000ull)));
+	assert_true(sb_ok(sb_creds_provider_replace(p, &a)));
+	assert_true(sb_ok(sb_creds_provider_get(p, &b)));
+	assert_string_equal(b.access_key_id, AKID2);
+	assert_string_equal(sb_buf_cstr(&b.token), "tok2");
+	assert_true(b.expiration_ms == 1893553445000ull);
+	assert_int_equal(sb_creds_provider_replace(p, NULL).code, SB_ERR_NULL);
+	sb_aws_creds_cleanup(&a);
+	assert_int_equal(sb_creds_provider_replace(p, &a).code, SB_ERR_AWS_NO_CREDENTIALS);
+	assert_true(sb_ok(sb_creds_provider_get(p, &b))); /* the last good ones stay */
+	assert_string_equal(b.access_key_id, AKID2);
 	sb_aws_creds_cleanup(&b);
+	sb_creds_provider_free(p);
+	/* A chain refreshes itself: it cannot be replaced. */
+	assert_true(sb_ok(sb_creds_provider_new_chain(NULL, &p)));
+	assert_true(sb_ok(sb_aws_creds_set(&a, SB_SLICE_LIT(AKID1), SB_SLICE_LIT(SECRET1),
+					   SB_SLICE_LIT(""), 0)));
+	assert_int_equal(sb_creds_provider_replace(p, &a).code, SB_ERR_INVALID_ARG);
+	sb_aws_creds_cleanup(&a);
 	sb_creds_provider_free(p);
 }
 

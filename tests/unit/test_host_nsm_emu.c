@@ -207,6 +207,31 @@ static void test_roundtrip_document_verifies(void **state)
 	serve_stop(&s);
 }
 
+/* A test-only short leaf lifetime (enclave run --test-cert-lifetime): valid, then expired. */
+static void test_short_leaf_lifetime(void **state)
+{
+	struct fixture *f = *state;
+	struct sb_nsm_emu_config cfg = {.state_dir = f->dir, .measurement = f->m,
+	                                .leaf_validity_s = 20};
+	struct served s;
+	struct sb_buf doc = SB_BUF_INIT(SB_ATTEST_DOC_MAX);
+	struct sb_verify_opts o;
+	struct sb_attest_doc *d = NULL;
+
+	serve_start(&s, &cfg);
+	T_OK(sb_nsm_attestation(s.nsm, SB_SLICE(NULL, 0), SB_SLICE(NULL, 0), SB_SLICE(NULL, 0),
+	                        &doc));
+	opts_dev(&o, s.emu, &f->m);
+	T_OK(sb_attest_verify(sb_buf_slice(&doc), &o, &d));
+	o.at_ms = d->timestamp_ms + 19000;
+	T_OK(sb_attest_verify(sb_buf_slice(&doc), &o, NULL));
+	o.at_ms = d->timestamp_ms + 21000;
+	T_ERR(sb_attest_verify(sb_buf_slice(&doc), &o, NULL), SB_ERR_ATTEST_EXPIRED);
+	sb_attest_doc_free(d);
+	sb_buf_cleanup(&doc);
+	serve_stop(&s);
+}
+
 static void test_describe_pcr_random_and_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -408,6 +433,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ca_created_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roundtrip_document_verifies, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_describe_pcr_random_and_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_short_leaf_lifetime, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_debug_mode_and_changed_binary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config_validation_and_pinned_time, setup,
 	                                    teardown),

@@ -10,7 +10,11 @@
  * than 16 Inputs in flight, and the window is used in full; a 100 MB file
  * input streamed through sb_storage with the parent's peak RSS (VmHWM)
  * under 64 MiB; an Error reply to an Input and a failing reader fail the
- * run and leave output and receipt empty.
+ * run and leave output and receipt empty. Credentials: NeedCredentials on
+ * an Input and on EndInputs is answered with SetCredentials from the
+ * refresh callback (the job then completes); without a callback it fails
+ * the run; credentials expiring before the job's timeout are refused
+ * before anything is sent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +33,7 @@
 #include <cmocka.h>
 
 #include "aws/sb_storage.h"
+#include "common/sb_time.h"
 #include "host/sb_runner.h"
 #include "wire/sb_server.h"
 #include "wire/sb_vsock.h"
@@ -70,6 +75,13 @@ struct fake {
 	size_t filler;            /* lines added to output.csv (a long Result) */
 	struct party_seen parties[MAX_PARTY];
 	size_t nparties;
+	/* Credentials: ask for fresh ones on the first Input and/or on EndInputs. */
+	bool need_on_input, need_on_end, asked_on_input, end_waiting;
+	uint64_t end_conn, job_conn; /* job_conn: the latest BeginJob's connection */
+	uint32_t end_id;
+	unsigned creds_seen;
+	char last_key[64];
+	unsigned open_conns; /* connections the server has not closed yet */
 };
 
 static struct fake g_fake;
@@ -88,15 +100,46 @@ static struct party_seen *seen_party(struct fake *f, struct sb_slice name)
 	return p;
 }
 
+static sb_result post_result(struct fake *f, struct sb_server *srv, uint64_t conn, uint32_t id);
+
+static sb_result need_creds(struct sb_server_request *req)
+{
+	struct sb_buf b = SB_BUF_INIT(16);
+	sb_result rc = sb_msg_need_creds_append(&b, 1234567u);
+	if (sb_ok(rc))
+		rc = sb_server_reply(req, SB_MSG_NEED_CREDENTIALS, sb_buf_slice(&b));
+	sb_buf_cleanup(&b);
+	return rc;
+}
+
 static sb_result on_creds(struct sb_server_request *req)
 {
-	sb_server_set_state(req, SB_WIRE_STATE_CREDENTIALS);
-	return sb_server_reply(req, SB_MSG_SET_CREDENTIALS, SB_SLICE(NULL, 0));
+	struct fake *f = &g_fake;
+	struct sb_msg_creds c;
+	bool finish;
+
+	sb_msg_creds_init(&c);
+	sb_result rc = sb_msg_creds_parse(req->payload, &c);
+	pthread_mutex_lock(&f->m);
+	f->creds_seen++;
+	if (sb_ok(rc))
+		(void)snprintf(f->last_key, sizeof(f->last_key), "%.*s",
+			       (int)c.access_key_id.len, (const char *)c.access_key_id.data);
+	finish = f->end_waiting;
+	f->end_waiting = false;
+	pthread_mutex_unlock(&f->m);
+	sb_msg_creds_cleanup(&c);
+	SB_GUARD(rc);
+	if (req->state == SB_WIRE_STATE_READY)
+		sb_server_set_state(req, SB_WIRE_STATE_CREDENTIALS);
+	SB_GUARD(sb_server_reply(req, SB_MSG_SET_CREDENTIALS, SB_SLICE(NULL, 0)));
+	return finish ? post_result(f, req->server, f->end_conn, f->end_id) : SB_OK_RESULT;
 }
 
 static sb_result on_begin(struct sb_server_request *req)
 {
 	static const uint8_t hash[48];
+	g_fake.job_conn = req->conn_id; /* an earlier job's late Inputs are not asked about */
 	sb_server_set_state(req, SB_WIRE_STATE_JOB);
 	return sb_server_reply(req, SB_MSG_BEGIN_JOB, SB_SLICE(hash, sizeof(hash)));
 }
@@ -108,6 +151,10 @@ static sb_result on_input(struct sb_server_request *req)
 	bool refuse;
 
 	SB_GUARD(sb_msg_input_parse(req->payload, &in));
+	if (f->need_on_input && !f->asked_on_input && req->conn_id == f->job_conn) {
+		f->asked_on_input = true;
+		SB_GUARD(need_creds(req));
+	}
 	pthread_mutex_lock(&f->m);
 	struct party_seen *p = seen_party(f, in.party);
 	refuse = f->refuse_party != NULL && strlen(f->refuse_party) == in.party.len &&
@@ -146,6 +193,21 @@ static sb_result on_input(struct sb_server_request *req)
 static sb_result on_end(struct sb_server_request *req)
 {
 	struct fake *f = &g_fake;
+
+	sb_server_set_state(req, SB_WIRE_STATE_DONE);
+	if (f->need_on_end) { /* the Result waits for the fresh credentials */
+		pthread_mutex_lock(&f->m);
+		f->end_waiting = true;
+		f->end_conn = req->conn_id;
+		f->end_id = req->id;
+		pthread_mutex_unlock(&f->m);
+		return need_creds(req);
+	}
+	return post_result(f, req->server, req->conn_id, req->id);
+}
+
+static sb_result post_result(struct fake *f, struct sb_server *srv, uint64_t conn, uint32_t id)
+{
 	struct sb_buf out = SB_BUF_INIT(64u << 20);
 	sb_result rc = SB_OK_RESULT;
 
@@ -160,17 +222,35 @@ static sb_result on_end(struct sb_server_request *req)
 	/* A long output.csv: filler lines, so that ResultParts come first. */
 	for (size_t i = 0; i < f->filler && sb_ok(rc); i++)
 		rc = sb_buf_printf(&out, "filler,%zu\n", i);
-	if (sb_ok(rc)) {
-		sb_server_set_state(req, SB_WIRE_STATE_DONE);
-		rc = sb_server_post_result(req->server, req->conn_id, req->id, sb_buf_slice(&out),
+	if (sb_ok(rc))
+		rc = sb_server_post_result(srv, conn, id, sb_buf_slice(&out),
 					   SB_SLICE_LIT("{\"receipt\":1}"));
-	}
 	sb_buf_cleanup(&out);
 	return rc;
 }
 
+static sb_result on_open(void *app, uint64_t conn_id, void **out_state)
+{
+	struct fake *f = app;
+	(void)conn_id;
+	*out_state = NULL;
+	pthread_mutex_lock(&f->m);
+	f->open_conns++;
+	pthread_mutex_unlock(&f->m);
+	return SB_OK_RESULT;
+}
+
+static void on_close(void *app, void *state)
+{
+	struct fake *f = app;
+	(void)state;
+	pthread_mutex_lock(&f->m);
+	f->open_conns--;
+	pthread_mutex_unlock(&f->m);
+}
+
 static const struct sb_server_dispatch table[] = {
-	{SB_MSG_SET_CREDENTIALS, SB_WIRE_STATE_READY | SB_WIRE_STATE_CREDENTIALS, on_creds},
+	{SB_MSG_SET_CREDENTIALS, SB_MSG_SET_CREDENTIALS_STATES, on_creds},
 	{SB_MSG_BEGIN_JOB, SB_WIRE_STATE_CREDENTIALS, on_begin},
 	{SB_MSG_INPUT, SB_WIRE_STATE_JOB, on_input},
 	{SB_MSG_END_INPUTS, SB_WIRE_STATE_JOB, on_end},
@@ -244,7 +324,9 @@ static int setup(void **state)
 	struct fake *f = &g_fake;
 	struct sb_server_config cfg = {.dispatch = table,
 				       .dispatch_len = sizeof(table) / sizeof(table[0]),
-				       .app = f};
+				       .app = f,
+				       .conn_open = on_open,
+				       .conn_close = on_close};
 	int lfd;
 
 	memset(f, 0, sizeof(*f));
@@ -293,6 +375,12 @@ static void fake_reset(struct fake *f, unsigned ack_delay_us, const char *refuse
 		(void)nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 		pthread_mutex_lock(&f->m);
 	}
+	/* An earlier job's connection is gone before this one starts. */
+	while (f->open_conns > 0) {
+		pthread_mutex_unlock(&f->m);
+		(void)nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+		pthread_mutex_lock(&f->m);
+	}
 	f->ack_delay_us = ack_delay_us;
 	f->refuse_party = refuse;
 	f->filler = 0;
@@ -301,6 +389,9 @@ static void fake_reset(struct fake *f, unsigned ack_delay_us, const char *refuse
 	f->hold = false;
 	f->lasts_seen = 0;
 	f->violation = false;
+	f->need_on_input = f->need_on_end = f->asked_on_input = f->end_waiting = false;
+	f->creds_seen = 0;
+	f->last_key[0] = '\0';
 	pthread_mutex_unlock(&f->m);
 }
 
@@ -570,6 +661,110 @@ static void test_failing_reader_fails(void **state)
 	sb_buf_cleanup(&rec);
 }
 
+static unsigned g_refreshes;
+
+static sb_result fresh_creds(void *ctx, struct sb_msg_creds *out)
+{
+	(void)ctx;
+	g_refreshes++;
+	SB_GUARD(sb_buf_set(&out->access_key_id, SB_SLICE_LIT("AKIATESTFRESH0000002")));
+	SB_GUARD(sb_buf_set(&out->secret_access_key, SB_SLICE_LIT("another-fake-secret")));
+	out->expiration_ms = 4102444800000ull; /* 2100 */
+	return SB_OK_RESULT;
+}
+
+static void test_need_creds_is_answered(void **state)
+{
+	struct fake *f = *state;
+	struct gen g[2] = {{.len = 3 * (uint64_t)SB_RUNNER_CHUNK + 5}, {.len = 7}};
+	struct sb_runner_input in[2] = {{"alice", gen_read, &g[0]}, {"bob", gen_read, &g[1]}};
+	struct sb_buf out = SB_BUF_INIT(1u << 20), rec = SB_BUF_INIT(1u << 20);
+	struct sb_runner_opts o = opts();
+	struct sb_msg_creds *c = test_creds();
+	char want[128];
+
+	fake_reset(f, 0, NULL);
+	f->need_on_input = f->need_on_end = true;
+	o.refresh = fresh_creds;
+	g_refreshes = 0;
+	assert_true(sb_ok(sb_runner_run(&o, c, SB_SLICE_LIT("{}"), in, 2, &out, &rec)));
+	assert_int_equal(g_refreshes, 2);
+	assert_int_equal(f->creds_seen, 3); /* the first, then one per NeedCredentials */
+	assert_string_equal(f->last_key, "AKIATESTFRESH0000002");
+	assert_true(f->asked_on_input);
+	assert_false(f->violation);
+	(void)snprintf(want, sizeof(want), "alice,%llu,%llu,1\n",
+		       (unsigned long long)(3 * (uint64_t)SB_RUNNER_CHUNK + 5),
+		       (unsigned long long)gen_sum(3 * (uint64_t)SB_RUNNER_CHUNK + 5));
+	assert_memory_equal(out.data, want, strlen(want));
+	assert_true(sb_slice_eq_str(sb_buf_slice(&rec), "{\"receipt\":1}"));
+	sb_msg_creds_cleanup(c);
+	sb_buf_cleanup(&out);
+	sb_buf_cleanup(&rec);
+}
+
+static void test_need_creds_without_refresh_fails(void **state)
+{
+	struct fake *f = *state;
+	struct gen g[1] = {{.len = 2 * (uint64_t)SB_RUNNER_CHUNK}};
+	struct sb_runner_input in[1] = {{"alice", gen_read, &g[0]}};
+	struct sb_buf out = SB_BUF_INIT(1u << 20), rec = SB_BUF_INIT(1u << 20);
+	struct sb_runner_opts o = opts();
+	struct sb_msg_creds *c = test_creds();
+
+	fake_reset(f, 0, NULL);
+	f->need_on_end = true;
+	assert_int_equal(sb_runner_run(&o, c, SB_SLICE_LIT("{}"), in, 1, &out, &rec).code,
+			 SB_ERR_AWS_CREDENTIALS_EXPIRE);
+	assert_non_null(strstr(sb_error_describe(), "cannot refresh"));
+	assert_int_equal(f->creds_seen, 1);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(rec.len, 0);
+	sb_msg_creds_cleanup(c);
+	sb_buf_cleanup(&out);
+	sb_buf_cleanup(&rec);
+}
+
+static void test_expiring_creds_refused_at_start(void **state)
+{
+	struct fake *f = *state;
+	struct gen g[1] = {{.len = 10}};
+	struct sb_runner_input in[1] = {{"alice", gen_read, &g[0]}};
+	struct sb_buf out = SB_BUF_INIT(1u << 20), rec = SB_BUF_INIT(1u << 20);
+	struct sb_runner_opts o = opts(); /* job_ms 60 s */
+	struct sb_msg_creds *c = test_creds();
+	const uint64_t now = 1700000000000ull;
+
+	/* Pure rule: never-expiring, long enough, refreshable pass; else refused. */
+	c->expiration_ms = 0;
+	assert_true(sb_ok(sb_runner_check_creds(&o, c, now)));
+	c->expiration_ms = now + 60000 + SB_RUNNER_CREDS_MARGIN_MS;
+	assert_true(sb_ok(sb_runner_check_creds(&o, c, now)));
+	c->expiration_ms = now + 60000 + SB_RUNNER_CREDS_MARGIN_MS - 1;
+	assert_int_equal(sb_runner_check_creds(&o, c, now).code, SB_ERR_AWS_CREDENTIALS_EXPIRE);
+	assert_non_null(strstr(sb_error_describe(), "cannot be refreshed"));
+	c->expiration_ms = now - 5000; /* already expired */
+	assert_int_equal(sb_runner_check_creds(&o, c, now).code, SB_ERR_AWS_CREDENTIALS_EXPIRE);
+	assert_non_null(strstr(sb_error_describe(), "expire in -5 s"));
+	o.refresh = fresh_creds;
+	assert_true(sb_ok(sb_runner_check_creds(&o, c, now)));
+	o.refresh = NULL;
+	assert_int_equal(sb_runner_check_creds(NULL, c, now).code, SB_ERR_NULL);
+
+	/* A run with such credentials sends nothing at all. */
+	fake_reset(f, 0, NULL);
+	c->expiration_ms = sb_time_now_ms() + 20000;
+	assert_int_equal(sb_runner_run(&o, c, SB_SLICE_LIT("{}"), in, 1, &out, &rec).code,
+			 SB_ERR_AWS_CREDENTIALS_EXPIRE);
+	assert_int_equal(f->creds_seen, 0);
+	assert_int_equal(f->nparties, 0);
+	assert_int_equal(out.len, 0);
+	assert_int_equal(rec.len, 0);
+	sb_msg_creds_cleanup(c);
+	sb_buf_cleanup(&out);
+	sb_buf_cleanup(&rec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +774,9 @@ int main(void)
 		cmocka_unit_test(test_window_is_respected_and_used),
 		cmocka_unit_test(test_refused_input_fails),
 		cmocka_unit_test(test_failing_reader_fails),
+		cmocka_unit_test(test_need_creds_is_answered),
+		cmocka_unit_test(test_need_creds_without_refresh_fails),
+		cmocka_unit_test(test_expiring_creds_refused_at_start),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -19,15 +19,17 @@ static void test_type_numbers_are_fixed(void **state)
 	} table[] = {
 		{1, "Hello"}, {2, "Ping"}, {3, "Pong"}, {4, "Error"}, {5, "SetCredentials"},
 		{6, "BeginJob"}, {7, "Input"}, {8, "EndInputs"}, {9, "Result"},
-		{10, "Attest"}, {11, "ResultPart"},
+		{10, "Attest"}, {11, "ResultPart"}, {12, "NeedCredentials"},
 	};
 	assert_int_equal(SB_MSG_HELLO, 1);
 	assert_int_equal(SB_MSG_RESULT, 9);
 	assert_int_equal(SB_MSG_ATTEST, 10);
 	assert_int_equal(SB_MSG_RESULT_PART, 11);
-	/* Only ResultPart leaves its request in flight. */
+	assert_int_equal(SB_MSG_NEED_CREDENTIALS, 12);
+	/* Only ResultPart and NeedCredentials leave their request in flight. */
 	for (uint16_t t = 0; t < 64; t++)
-		assert_int_equal(sb_msg_is_partial(t), t == SB_MSG_RESULT_PART);
+		assert_int_equal(sb_msg_is_partial(t),
+				 t == SB_MSG_RESULT_PART || t == SB_MSG_NEED_CREDENTIALS);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		const struct sb_msg_info *info = sb_msg_info(table[i].type);
 		assert_non_null(info);
@@ -35,7 +37,7 @@ static void test_type_numbers_are_fixed(void **state)
 		assert_string_equal(info->name, table[i].name);
 		assert_string_equal(sb_msg_name(table[i].type), table[i].name);
 	}
-	static const uint16_t unknown[] = {0, 12, 0x7fff, 0x8000, 0xffff};
+	static const uint16_t unknown[] = {0, 13, 0x7fff, 0x8000, 0xffff};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
 		assert_null(sb_msg_info(unknown[i]));
 		assert_string_equal(sb_msg_name(unknown[i]), "unknown");

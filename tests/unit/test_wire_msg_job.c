@@ -79,12 +79,35 @@ static void test_result_round_trip(void **state)
 	sb_buf_cleanup(&wire);
 }
 
+static void test_need_creds_round_trip_and_rejects(void **state)
+{
+	(void)state;
+	struct sb_buf wire = SB_BUF_INIT(64);
+	static const uint8_t want[8] = {0x00, 0x00, 0x01, 0x8f, 0x0e, 0x45, 0x60, 0x10};
+	uint64_t exp = 0;
+
+	assert_true(sb_ok(sb_msg_need_creds_append(&wire, 0x0000018f0e456010ull)));
+	assert_int_equal(wire.len, SB_MSG_NEED_CREDENTIALS_LEN);
+	assert_memory_equal(wire.data, want, sizeof(want)); /* big-endian */
+	assert_true(sb_ok(sb_msg_need_creds_parse(sb_buf_slice(&wire), &exp)));
+	assert_true(exp == 0x0000018f0e456010ull);
+	for (size_t n = 0; n < wire.len; n++)
+		assert_int_equal(sb_msg_need_creds_parse(SB_SLICE(wire.data, n), &exp).code,
+				 SB_ERR_BAD_FRAME);
+	assert_true(sb_ok(sb_buf_append_u8(&wire, 0)));
+	assert_int_equal(sb_msg_need_creds_parse(sb_buf_slice(&wire), &exp).code, SB_ERR_BAD_FRAME);
+	assert_int_equal(sb_msg_need_creds_parse(sb_buf_slice(&wire), NULL).code, SB_ERR_NULL);
+	assert_int_equal(sb_msg_need_creds_append(NULL, 1).code, SB_ERR_NULL);
+	sb_buf_cleanup(&wire);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_creds_round_trip_and_secrecy),
 		cmocka_unit_test(test_input_round_trip_and_rejects),
 		cmocka_unit_test(test_result_round_trip),
+		cmocka_unit_test(test_need_creds_round_trip_and_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

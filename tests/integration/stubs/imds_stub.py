@@ -5,6 +5,10 @@ PUT /latest/api/token needs X-aws-ec2-metadata-token-ttl-seconds (1..21600) and
 returns a fresh token; every GET needs a valid, unexpired token, else 401.
 Credentials expire IMDS_STUB_EXPIRY_S seconds from now (default 3600).
 IMDS_STUB_MODE: "" (normal), "norole" (no role attached: 404), "badjson".
+IMDS_STUB_SESSIONS: a JSON file [{"AccessKeyId", "SecretAccessKey", "Token",
+"Start": unix s, "Expiration": ISO 8601}, ...]: the credentials served are the
+latest session whose Start has passed (rotating, short-lived credentials
+that the test also registered with sealbid-kms).
 Test controls: POST /_expire_tokens, GET /_stats (JSON counters).
 """
 import json, os, secrets, sys, threading, time
@@ -18,6 +22,15 @@ tokens = {}
 stats = {"token_puts": 0, "cred_gets": 0, "unauthorized": 0, "list_gets": 0}
 MODE = os.environ.get("IMDS_STUB_MODE", "")
 EXPIRY = int(os.environ.get("IMDS_STUB_EXPIRY_S", "3600"))
+SESSIONS = os.environ.get("IMDS_STUB_SESSIONS", "")
+
+
+def current_session():
+    with open(SESSIONS) as f:
+        sessions = json.load(f)
+    now = time.time()
+    started = [s for s in sessions if s["Start"] <= now]
+    return started[-1] if started else sessions[0]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -86,6 +99,13 @@ class Handler(BaseHTTPRequestHandler):
                 n = stats["cred_gets"]
             if MODE == "badjson":
                 return self.reply(200, b'{"Code":"Success","AccessKeyId":5}')
+            if SESSIONS:
+                s = current_session()
+                body = {"Code": "Success", "Type": "AWS-HMAC",
+                        "LastUpdated": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "AccessKeyId": s["AccessKeyId"], "SecretAccessKey": s["SecretAccessKey"],
+                        "Token": s["Token"], "Expiration": s["Expiration"]}
+                return self.reply(200, json.dumps(body).encode(), "text/plain")
             exp = datetime.now(timezone.utc) + timedelta(seconds=EXPIRY)
             body = {
                 "Code": "Success",
