@@ -287,3 +287,12 @@ if [ ! -x "$ROOT/tools/node_modules/.bin/dockerfilelint" ]; then
   mkdir -p "$ROOT/tools"
   npm install --silent --no-audit --no-fund --prefix "$ROOT/tools" dockerfilelint@1.8.0 >/dev/null
 fi
+
+# kubernetes-models + yaml for tests/integration/test_k8s_manifests.sh (the
+# schema check of deploy/k8s; kubeconform and kubectl are not in Debian 12),
+# pinned by deploy/k8s/check/package-lock.json.
+if [ ! -d "$ROOT/deploy/k8s/check/node_modules/kubernetes-models" ]; then
+  ensure_npm "for the Kubernetes schema check"
+  echo "install-deps: installing deploy/k8s/check's packages (npm ci)" >&2
+  npm ci --silent --no-audit --no-fund --prefix "$ROOT/deploy/k8s/check" >/dev/null
+fi

@@ -252,7 +252,8 @@ static int attest_request(int argc, char **argv)
 	const char *out = NULL;
 	int status = SB_EXIT_USAGE;
 
-	for (int i = 1; i < argc; i++) {
+	/* Options come in pairs: argv[i] is the name, argv[i + 1] its value. */
+	for (int i = 1; i < argc; i += 2) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		bool ok = v != NULL;
 		if (ok && strcmp(argv[i], "--cid") == 0)
@@ -269,7 +270,6 @@ static int attest_request(int argc, char **argv)
 			(void)sb_cli_usage_error("attest request", "bad argument '%.32s'", argv[i]);
 			goto done;
 		}
-		i++;
 	}
 	if (cid == 0) {
 		(void)sb_cli_usage_error("attest request", "--cid N is required");
