@@ -13,7 +13,7 @@
 #include "auction/sb_receipt.h"
 #include "aws/sb_storage.h"
 #include "cli/cli.h"
-#include "cli/sb_cli_pcrs.h"
+#include "cli/sb_cli_trust.h"
 #include "common/sb_file.h"
 #include "host/sb_merge.h"
 #include "host/sb_publish.h"
@@ -38,8 +38,7 @@ static const char usage_text[] =
 struct merge_args {
 	const char *manifest, *output;
 	bool json;
-	struct sb_buf roots[SB_VERIFY_ROOTS_MAX];
-	size_t nroots;
+	struct sb_cli_trust trust;
 	char **shards;
 	size_t nshards;
 };
@@ -47,35 +46,18 @@ struct merge_args {
 static int parse_args(int argc, char **argv, struct merge_args *a, struct sb_verify_opts *o)
 {
 	static const struct option opts[] = {
-		{"manifest", required_argument, NULL, 'm'}, {"expect-pcr", required_argument, NULL, 'e'},
-		{"pcrs", required_argument, NULL, 'p'},     {"root", required_argument, NULL, 'R'},
-		{"allow-debug", no_argument, NULL, 'd'},    {"output", required_argument, NULL, 'o'},
-		{"json", no_argument, NULL, 'j'},           {NULL, 0, NULL, 0},
+		{"manifest", required_argument, NULL, 'm'},
+		{"output", required_argument, NULL, 'o'},
+		{"json", no_argument, NULL, 'j'},
+		SB_CLI_TRUST_OPTIONS,
+		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, st;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			a->manifest = optarg;
-			break;
-		case 'e':
-			if (!sb_ok(sb_verify_opts_expect_pcr_arg(o, optarg)))
-				return sb_cli_usage_error("merge", "bad --expect-pcr '%.32s'", optarg);
-			break;
-		case 'p':
-			if (!sb_ok(sb_cli_expect_pcrs_file(o, optarg)))
-				return sb_cli_fail("merge");
-			break;
-		case 'R':
-			if (a->nroots == SB_VERIFY_ROOTS_MAX)
-				return sb_cli_usage_error("merge", "too many --root");
-			a->roots[a->nroots] = SB_BUF_INIT(1 << 16);
-			if (!sb_ok(sb_file_read(optarg, &a->roots[a->nroots++])))
-				return sb_cli_fail("merge");
-			break;
-		case 'd':
-			o->allow_debug = true;
 			break;
 		case 'o':
 			a->output = optarg;
@@ -84,16 +66,18 @@ static int parse_args(int argc, char **argv, struct merge_args *a, struct sb_ver
 			a->json = true;
 			break;
 		default:
-			return sb_cli_usage_error("merge", "unknown option");
+			st = sb_cli_trust_option(&a->trust, o, "merge", c, optarg);
+			if (st < 0)
+				return sb_cli_usage_error("merge", "unknown option");
+			if (st != SB_EXIT_OK)
+				return st;
 		}
 	}
 	if (a->manifest == NULL || optind >= argc)
 		return sb_cli_usage_error("merge", "--manifest and the shard outputs are required");
-	if (!sb_verify_opts_pins_image(o))
-		return sb_cli_usage_error("merge", "%s", SB_VERIFY_PINS_IMAGE_HELP " (--pcrs FILE)");
-	for (size_t i = 0; i < a->nroots; i++)
-		if (!sb_ok(sb_verify_opts_add_root(o, sb_buf_slice(&a->roots[i]))))
-			return sb_cli_fail("merge");
+	st = sb_cli_trust_finish(&a->trust, o, "merge");
+	if (st != SB_EXIT_OK)
+		return st;
 	a->shards = argv + optind;
 	a->nshards = (size_t)(argc - optind);
 	return SB_EXIT_OK;
@@ -208,7 +192,6 @@ int sb_cmd_merge(int argc, char **argv)
 	status = parse_args(argc, argv, &a, &o);
 	if (status == SB_EXIT_OK && !sb_ok(run_merge(&a, &o)))
 		status = sb_cli_fail("merge");
-	for (size_t i = 0; i < a.nroots; i++)
-		sb_buf_cleanup(&a.roots[i]);
+	sb_cli_trust_cleanup(&a.trust);
 	return status;
 }

@@ -6,7 +6,7 @@
 
 #include "auction/sb_receipt.h"
 #include "cli/cli.h"
-#include "cli/sb_cli_pcrs.h"
+#include "cli/sb_cli_trust.h"
 #include "common/sb_encoding.h"
 #include "common/sb_file.h"
 #include "common/sb_time.h"
@@ -39,35 +39,22 @@ struct verify_args {
 	char **receipts; /* --merge-record: the shard receipts */
 	size_t nreceipts;
 	bool json;
-	struct sb_buf roots[SB_VERIFY_ROOTS_MAX];
-	size_t nroots;
+	struct sb_cli_trust trust;
 };
-
-static int add_pcrs_file(struct sb_verify_opts *o, const char *path)
-{
-	char hex[3][2 * SB_SHA384_LEN + 1];
-	uint8_t pcr[SB_SHA384_LEN];
-
-	if (!sb_ok(sb_cli_read_pcrs(path, hex)))
-		return -1;
-	for (unsigned i = 0; i < 3; i++)
-		if (!sb_ok(sb_hex_decode_fixed(sb_slice_str(hex[i]), pcr, sizeof(pcr))) ||
-		    !sb_ok(sb_verify_opts_expect_pcr(o, i, SB_SLICE(pcr, sizeof(pcr)))))
-			return -1;
-	return 0;
-}
 
 static int parse_args(int argc, char **argv, struct verify_args *a, struct sb_verify_opts *o)
 {
 	static const struct option opts[] = {
-		{"receipt", required_argument, NULL, 'r'}, {"output", required_argument, NULL, 'o'},
-		{"manifest", required_argument, NULL, 'm'}, {"expect-pcr", required_argument, NULL, 'e'},
-		{"pcrs", required_argument, NULL, 'p'},    {"root", required_argument, NULL, 'R'},
-		{"at", required_argument, NULL, 'a'},      {"allow-debug", no_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},          {"merge-record", required_argument, NULL, 'M'},
+		{"receipt", required_argument, NULL, 'r'},
+		{"output", required_argument, NULL, 'o'},
+		{"manifest", required_argument, NULL, 'm'},
+		{"at", required_argument, NULL, 'a'},
+		{"json", no_argument, NULL, 'j'},
+		{"merge-record", required_argument, NULL, 'M'},
+		SB_CLI_TRUST_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, st;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -80,27 +67,9 @@ static int parse_args(int argc, char **argv, struct verify_args *a, struct sb_ve
 		case 'm':
 			a->manifest = optarg;
 			break;
-		case 'e':
-			if (!sb_ok(sb_verify_opts_expect_pcr_arg(o, optarg)))
-				return sb_cli_usage_error("verify", "bad --expect-pcr '%.32s'", optarg);
-			break;
-		case 'p':
-			if (add_pcrs_file(o, optarg) != 0)
-				return sb_cli_fail("verify");
-			break;
-		case 'R':
-			if (a->nroots == SB_VERIFY_ROOTS_MAX)
-				return sb_cli_usage_error("verify", "too many --root");
-			a->roots[a->nroots] = SB_BUF_INIT(1 << 16);
-			if (!sb_ok(sb_file_read(optarg, &a->roots[a->nroots++])))
-				return sb_cli_fail("verify");
-			break;
 		case 'a':
 			if (!sb_ok(sb_time_parse(sb_slice_str(optarg), &o->at_ms)))
 				return sb_cli_usage_error("verify", "bad --at time");
-			break;
-		case 'd':
-			o->allow_debug = true;
 			break;
 		case 'j':
 			a->json = true;
@@ -109,7 +78,11 @@ static int parse_args(int argc, char **argv, struct verify_args *a, struct sb_ve
 			a->merge_record = optarg;
 			break;
 		default:
-			return sb_cli_usage_error("verify", "unknown option");
+			st = sb_cli_trust_option(&a->trust, o, "verify", c, optarg);
+			if (st < 0)
+				return sb_cli_usage_error("verify", "unknown option");
+			if (st != SB_EXIT_OK)
+				return st;
 		}
 	}
 	if (a->merge_record != NULL) {
@@ -122,13 +95,7 @@ static int parse_args(int argc, char **argv, struct verify_args *a, struct sb_ve
 		   optind != argc) {
 		return sb_cli_usage_error("verify", "--receipt, --output and --manifest are required");
 	}
-	/* PCR1 alone is the same for every image: it would accept a modified enclave. */
-	if (!sb_verify_opts_pins_image(o))
-		return sb_cli_usage_error("verify", "%s", SB_VERIFY_PINS_IMAGE_HELP " (--pcrs FILE)");
-	for (size_t i = 0; i < a->nroots; i++)
-		if (!sb_ok(sb_verify_opts_add_root(o, sb_buf_slice(&a->roots[i]))))
-			return sb_cli_fail("verify");
-	return SB_EXIT_OK;
+	return sb_cli_trust_finish(&a->trust, o, "verify");
 }
 
 static int run_verify_one(struct verify_args *a, struct sb_verify_opts *o)
@@ -220,7 +187,6 @@ int sb_cmd_verify(int argc, char **argv)
 	status = parse_args(argc, argv, &a, &o);
 	if (status == SB_EXIT_OK)
 		status = a.merge_record != NULL ? run_verify_merge(&a, &o) : run_verify_one(&a, &o);
-	for (size_t i = 0; i < a.nroots; i++)
-		sb_buf_cleanup(&a.roots[i]);
+	sb_cli_trust_cleanup(&a.trust);
 	return status;
 }
