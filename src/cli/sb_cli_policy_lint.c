@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "common/sb_glob.h"
+#include "common/sb_iam_op.h"
 
 /* What the AWS documentation calls the attestation condition keys. */
 #define ATTEST_PREFIX "kms:RecipientAttestation:"
@@ -40,16 +41,10 @@ enum op {
 	OP_OTHER_NEGATED,
 };
 
-enum qual {
-	QUAL_PLAIN,
-	QUAL_ANY,
-	QUAL_ALL,
-};
-
 /* One key of one condition operator, borrowed from the JSON document. */
 struct cond {
 	enum op op;
-	enum qual qual;
+	enum sb_iam_qual qual;
 	bool if_exists;
 	const char *key;
 	const json_t *values; /* string, bool, number or a list of them */
@@ -115,28 +110,14 @@ static const char *text_of(const json_t *v)
 
 static void parse_op(const char *name, struct cond *c)
 {
-	char base[64];
-	size_t n;
+	struct sb_iam_op op;
+	bool fits = sb_iam_op_split(name, &op);
 
-	c->qual = QUAL_PLAIN;
-	if (strncmp(name, "ForAnyValue:", 12) == 0) {
-		c->qual = QUAL_ANY;
-		name += 12;
-	} else if (strncmp(name, "ForAllValues:", 13) == 0) {
-		c->qual = QUAL_ALL;
-		name += 13;
-	}
-	n = strlen(name);
-	c->if_exists = n > 8 && strcmp(name + n - 8, "IfExists") == 0;
-	if (c->if_exists)
-		n -= 8;
+	c->qual = op.qual;
+	c->if_exists = op.if_exists;
 	c->op = strstr(name, "Not") != NULL ? OP_OTHER_NEGATED : OP_OTHER_POSITIVE;
-	if (n >= sizeof(base))
-		return;
-	memcpy(base, name, n);
-	base[n] = '\0';
-	for (size_t i = 0; i < N_OF(string_ops); i++)
-		if (strcmp(base, string_ops[i].name) == 0)
+	for (size_t i = 0; fits && i < N_OF(string_ops); i++)
+		if (strcmp(op.base, string_ops[i].name) == 0)
 			c->op = string_ops[i].op;
 }
 
@@ -164,7 +145,7 @@ static bool true_when_absent(const struct cond *c)
 {
 	if (c->op == OP_NULL)
 		return null_has(c, "true");
-	return c->if_exists || c->qual == QUAL_ALL || negated(c->op);
+	return c->if_exists || c->qual == SB_IAM_QUAL_ALL || negated(c->op);
 }
 
 static bool false_when_absent(const struct cond *c)

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "common/sb_glob.h"
+#include "common/sb_iam_op.h"
 #include "common/sb_mem.h"
 #include "kmsd/sb_kjson.h"
 
@@ -28,15 +29,9 @@ enum cond_op {
 	OP_BOOL,
 };
 
-enum cond_qual {
-	QUAL_PLAIN,
-	QUAL_ANY,
-	QUAL_ALL,
-};
-
 struct cond {
 	enum cond_op op;
-	enum cond_qual qual;
+	enum sb_iam_qual qual;
 	bool if_exists;
 	char *key;
 	struct strs values;
@@ -186,27 +181,16 @@ static SB_RESULT parse_principal(const json_t *v, struct stmt *st)
 /* "ForAnyValue:StringEqualsIfExists" into its parts. */
 static SB_RESULT parse_op_name(const char *name, struct cond *c)
 {
-	char base[64];
-	size_t n;
+	struct sb_iam_op op;
 
-	c->qual = QUAL_PLAIN;
-	if (strncmp(name, "ForAnyValue:", 12) == 0) {
-		c->qual = QUAL_ANY;
-		name += 12;
-	} else if (strncmp(name, "ForAllValues:", 13) == 0) {
-		c->qual = QUAL_ALL;
-		name += 13;
-	}
-	n = strlen(name);
-	SB_ENSURE_MSG(n < sizeof(base), SB_ERR_KMS_MALFORMED_POLICY, "unknown condition operator");
-	memcpy(base, name, n + 1);
-	c->if_exists = n > 8 && strcmp(base + n - 8, "IfExists") == 0;
-	if (c->if_exists)
-		base[n - 8] = '\0';
+	SB_ENSURE_MSG(sb_iam_op_split(name, &op), SB_ERR_KMS_MALFORMED_POLICY,
+		      "unknown condition operator");
+	c->qual = op.qual;
+	c->if_exists = op.if_exists;
 	for (size_t i = 0; i < sizeof(cond_ops) / sizeof(cond_ops[0]); i++) {
-		if (strcmp(base, cond_ops[i].name) == 0) {
+		if (strcmp(op.base, cond_ops[i].name) == 0) {
 			c->op = cond_ops[i].op;
-			SB_ENSURE_MSG(!(c->op == OP_NULL && (c->if_exists || c->qual != QUAL_PLAIN)),
+			SB_ENSURE_MSG(!(c->op == OP_NULL && (c->if_exists || c->qual != SB_IAM_QUAL_PLAIN)),
 				      SB_ERR_KMS_MALFORMED_POLICY, "Null takes no qualifiers");
 			return SB_OK_RESULT;
 		}
@@ -446,9 +430,9 @@ static bool cond_true(const struct cond *c, const struct sb_policy_request *req)
 		/* A missing key makes a condition false, except where IAM says
 		 * otherwise: ...IfExists, ForAllValues on an empty set, and the
 		 * negated operators ("not equal" to something absent). */
-		if (c->if_exists || c->qual == QUAL_ALL)
+		if (c->if_exists || c->qual == SB_IAM_QUAL_ALL)
 			return true;
-		return c->qual == QUAL_PLAIN && negated(c->op);
+		return c->qual == SB_IAM_QUAL_PLAIN && negated(c->op);
 	}
 	for (size_t i = 0; i < x->n_values; i++) {
 		bool m = one_matches(c, x->values[i]);
@@ -456,11 +440,11 @@ static bool cond_true(const struct cond *c, const struct sb_policy_request *req)
 		all = all && m;
 	}
 	switch (c->qual) {
-	case QUAL_ANY:
+	case SB_IAM_QUAL_ANY:
 		return any;
-	case QUAL_ALL:
+	case SB_IAM_QUAL_ALL:
 		return all;
-	case QUAL_PLAIN:
+	case SB_IAM_QUAL_PLAIN:
 	default:
 		/* One value of a multivalued key matching is enough for a positive
 		 * operator; a negated one must hold for every value. */
