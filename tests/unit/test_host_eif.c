@@ -194,7 +194,7 @@ static void test_json_shape(void **state)
 static void cbor_head(struct sb_buf *b, uint8_t major, size_t n)
 {
 	if (n < 24) {
-		T_OK(sb_buf_append_u8(b, (uint8_t)(major << 5 | n)));
+		T_OK(sb_buf_append_u8(b, (uint8_t)((size_t)major << 5 | n)));
 	} else if (n < 256) {
 		T_OK(sb_buf_append_u8(b, (uint8_t)(major << 5 | 24)));
 		T_OK(sb_buf_append_u8(b, (uint8_t)n));
