@@ -188,7 +188,7 @@ static SB_RESULT filter(struct seal *s, struct sb_slice chunk, bool end)
 	const uint8_t *nl;
 
 	sb_buf_reset(&s->kept);
-	while ((nl = memchr(chunk.ptr, '\n', chunk.len)) != NULL) {
+	while (chunk.len > 0 && (nl = memchr(chunk.ptr, '\n', chunk.len)) != NULL) {
 		size_t n = (size_t)(nl - chunk.ptr) + 1;
 		SB_GUARD(sb_buf_append(&s->line, chunk.ptr, n));
 		SB_GUARD(keep_line(s, sb_buf_slice(&s->line)));

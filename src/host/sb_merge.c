@@ -47,9 +47,9 @@ struct row {
 static SB_RESULT split_header(struct sb_slice csv, const char *name, struct sb_slice *header,
 			      struct sb_slice *rows)
 {
-	const uint8_t *nl = memchr(csv.ptr, '\n', csv.len);
+	const uint8_t *nl = csv.len > 0 ? memchr(csv.ptr, '\n', csv.len) : NULL;
 
-	SB_ENSURE_MSG(nl != NULL && csv.len > 0 && csv.ptr[0] == 'P', SB_ERR_MERGE,
+	SB_ENSURE_MSG(nl != NULL && csv.ptr[0] == 'P', SB_ERR_MERGE,
 		      "%s: not an output.csv (no Property header)", name);
 	*header = SB_SLICE(csv.ptr, (size_t)(nl - csv.ptr) + 1);
 	*rows = SB_SLICE(nl + 1, csv.len - header->len);
