@@ -1,5 +1,6 @@
 #include "crypto/sb_hash.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -7,13 +8,30 @@
 
 #include "common/sb_mem.h"
 
+/*
+ * The digests, fetched from the default provider once per process: a
+ * EVP_sha256() passed to EVP_Digest is looked up again on every call,
+ * which doubles the cost of hashing a short string (a property id's shard
+ * is a SHA-256 per row). Kept until exit; the legacy handles stand in if a
+ * fetch fails.
+ */
+static EVP_MD *g_sha256, *g_sha384;
+static pthread_once_t g_fetch_once = PTHREAD_ONCE_INIT;
+
+static void fetch_digests(void)
+{
+	g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	g_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+}
+
 static const EVP_MD *md_of(enum sb_hash_alg alg)
 {
+	(void)pthread_once(&g_fetch_once, fetch_digests);
 	switch (alg) {
 	case SB_HASH_SHA256:
-		return EVP_sha256();
+		return g_sha256 != NULL ? g_sha256 : EVP_sha256();
 	case SB_HASH_SHA384:
-		return EVP_sha384();
+		return g_sha384 != NULL ? g_sha384 : EVP_sha384();
 	default:
 		return NULL;
 	}
@@ -29,12 +47,12 @@ static SB_RESULT digest(const EVP_MD *md, struct sb_slice in, uint8_t *out)
 
 SB_RESULT sb_sha256(struct sb_slice in, uint8_t out[SB_SHA256_LEN])
 {
-	return digest(EVP_sha256(), in, out);
+	return digest(md_of(SB_HASH_SHA256), in, out);
 }
 
 SB_RESULT sb_sha384(struct sb_slice in, uint8_t out[SB_SHA384_LEN])
 {
-	return digest(EVP_sha384(), in, out);
+	return digest(md_of(SB_HASH_SHA384), in, out);
 }
 
 SB_RESULT sb_hmac_sha256(struct sb_slice key, struct sb_slice msg, uint8_t out[SB_SHA256_LEN])
