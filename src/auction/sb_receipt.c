@@ -20,29 +20,24 @@ SB_RESULT sb_receipt_user_data(const uint8_t manifest_hash[SB_SHA384_LEN],
 	return sb_sha384(SB_SLICE(both, sizeof(both)), out);
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 SB_RESULT sb_receipt_user_data_shard(const uint8_t manifest_hash[SB_SHA384_LEN], uint32_t k,
 				     uint32_t n, struct sb_slice output,
 				     uint8_t out[SB_SHA384_LEN])
 {
-	uint8_t all[2 * SB_SHA384_LEN + 8];
+	uint8_t all[2 * SB_SHA384_LEN + 8], output_hash[SB_SHA384_LEN];
+	struct sb_writer w;
 
 	if (n == 1 && k == 0)
 		return sb_receipt_user_data(manifest_hash, output, out);
 	SB_ENSURE(manifest_hash != NULL && out != NULL, SB_ERR_NULL);
 	SB_GUARD(sb_shard_check(k, n));
-	memcpy(all, manifest_hash, SB_SHA384_LEN);
-	put_be32(all + SB_SHA384_LEN, k);
-	put_be32(all + SB_SHA384_LEN + 4, n);
-	SB_GUARD(sb_sha384(output, all + SB_SHA384_LEN + 8));
-	return sb_sha384(SB_SLICE(all, sizeof(all)), out);
+	SB_GUARD(sb_sha384(output, output_hash));
+	sb_writer_init(&w, all, sizeof(all));
+	SB_GUARD(sb_writer_bytes(&w, manifest_hash, SB_SHA384_LEN));
+	SB_GUARD(sb_writer_be32(&w, k));
+	SB_GUARD(sb_writer_be32(&w, n));
+	SB_GUARD(sb_writer_bytes(&w, output_hash, SB_SHA384_LEN));
+	return sb_sha384(SB_SLICE(all, w.len), out);
 }
 
 SB_RESULT sb_receipt_build(const char *job_id, const uint8_t manifest_hash[SB_SHA384_LEN],

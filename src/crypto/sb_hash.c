@@ -106,11 +106,19 @@ void sb_hash_cleanup(struct sb_hash *h)
 	h->ctx = NULL;
 }
 
-SB_RESULT sb_pcr_extend(uint8_t pcr[SB_SHA384_LEN], struct sb_slice data)
+SB_RESULT sb_pcr_extend_digest(uint8_t pcr[SB_SHA384_LEN], const uint8_t digest[SB_SHA384_LEN])
 {
 	uint8_t both[2 * SB_SHA384_LEN];
 
 	memcpy(both, pcr, SB_SHA384_LEN);
-	SB_GUARD(sb_sha384(data, both + SB_SHA384_LEN));
+	memcpy(both + SB_SHA384_LEN, digest, SB_SHA384_LEN);
 	return sb_sha384(SB_SLICE(both, sizeof(both)), pcr);
+}
+
+SB_RESULT sb_pcr_extend(uint8_t pcr[SB_SHA384_LEN], struct sb_slice data)
+{
+	uint8_t digest[SB_SHA384_LEN];
+
+	SB_GUARD(sb_sha384(data, digest));
+	return sb_pcr_extend_digest(pcr, digest);
 }

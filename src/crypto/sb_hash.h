@@ -38,5 +38,7 @@ void sb_hash_cleanup(struct sb_hash *h);
  * SHA384(zero48 || SHA384(data)).
  */
 SB_RESULT sb_pcr_extend(uint8_t pcr[SB_SHA384_LEN], struct sb_slice data);
+/* The same with SHA384(data) already computed (data streamed through an sb_hash). */
+SB_RESULT sb_pcr_extend_digest(uint8_t pcr[SB_SHA384_LEN], const uint8_t digest[SB_SHA384_LEN]);
 
 #endif

@@ -229,9 +229,11 @@ static SB_RESULT read_section(struct eif_parse *p, const struct eif_header *h, u
 /* pcr = SHA384(zero48 || SHA384(what h has seen)) */
 static SB_RESULT finish_pcr(struct sb_hash *h, uint8_t pcr[SB_SHA384_LEN])
 {
-	uint8_t both[2 * SB_SHA384_LEN] = {0};
-	SB_GUARD(sb_hash_final(h, both + SB_SHA384_LEN, SB_SHA384_LEN));
-	return sb_sha384(SB_SLICE(both, sizeof(both)), pcr);
+	uint8_t digest[SB_SHA384_LEN];
+
+	SB_GUARD(sb_hash_final(h, digest, sizeof(digest)));
+	memset(pcr, 0, SB_SHA384_LEN);
+	return sb_pcr_extend_digest(pcr, digest);
 }
 
 /*

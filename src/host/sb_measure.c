@@ -96,9 +96,8 @@ static SB_RESULT measure(const struct sb_slice *records, size_t n, uint8_t pcr[S
 		rc = sb_hash_final(&h, digest, sizeof(digest));
 	sb_hash_cleanup(&h);
 	SB_GUARD(rc);
-	uint8_t both[2 * SB_SHA384_LEN] = {0}; /* the register starts at 48 zero bytes */
-	memcpy(both + SB_SHA384_LEN, digest, SB_SHA384_LEN);
-	return sb_sha384(SB_SLICE(both, sizeof(both)), pcr);
+	memset(pcr, 0, SB_SHA384_LEN); /* the register starts at 48 zero bytes */
+	return sb_pcr_extend_digest(pcr, digest);
 }
 
 static SB_RESULT parse_header(struct sb_reader *r)
