@@ -6,7 +6,8 @@
 #   make test SANITIZE=1   the same suite under ASan/UBSan (build-asan/)
 #   make test NO_FUZZ=1    without the short fuzz run
 #   make test-valgrind     the unit test programs under valgrind memcheck
-#   make demo       the whole local story on this machine
+#   make demo       the whole local story on this machine (the auction, then demo-collab)
+#   make demo-collab  the join-aggregate story alone (scripts/demo-collab.sh)
 #   make bench      benchmarks (ratios against this machine's limits)
 #   make fuzz       libFuzzer targets with clang (build-fuzz/)
 #   make fuzz-campaign  every target for FUZZ_CAMPAIGN_SECS (600) s, two at a time
@@ -25,7 +26,7 @@ else
 BUILD      ?= build
 endif
 
-.PHONY: all deps build test unit demo bench fuzz fuzz-smoke clean format test-valgrind
+.PHONY: all deps build test unit demo demo-collab bench fuzz fuzz-smoke clean format test-valgrind
 
 all: build
 
@@ -50,6 +51,10 @@ test-valgrind: build
 
 demo: build
 	@$(BUILD)/bin/sealbid demo
+	@$(BUILD)/bin/sealbid demo --collab
+
+demo-collab: build
+	@$(BUILD)/bin/sealbid demo --collab
 
 bench: build
 	@SB_BIN=$(CURDIR)/$(BUILD)/bin bash bench/run.sh

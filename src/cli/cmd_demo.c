@@ -16,7 +16,7 @@
 #endif
 
 static const char usage_text[] =
-	"usage: sealbid demo [--shards N]\n"
+	"usage: sealbid demo [--shards N | --collab]\n"
 	"\n"
 	"Runs the AWS bidding-service sample through the local stack: sealbid-kms,\n"
 	"keys pinned to the enclave's PCRs, bids encrypted with the AWS CLI v2, the\n"
@@ -25,7 +25,12 @@ static const char usage_text[] =
 	"\n"
 	"--shards N (2..16): one job fanned out over N enclaves launched at once, each\n"
 	"shard with its own receipt, merged and verified (scripts/demo-shards.sh; files\n"
-	"in build/demo-shards).\n";
+	"in build/demo-shards).\n"
+	"\n"
+	"--collab: the join-aggregate computation: a retailer's and a data provider's\n"
+	"sealed tables joined in the enclave, counts and averages by group under each\n"
+	"party's analysis rule, small groups left out; a query outside a rule and an\n"
+	"altered manifest refused (scripts/demo-collab.sh; files in build/demo-collab).\n";
 
 int sb_cmd_demo(int argc, char **argv)
 {
@@ -44,8 +49,10 @@ int sb_cmd_demo(int argc, char **argv)
 			return sb_cli_usage_error("demo", "--shards is 2..16");
 		name = "demo-shards.sh";
 		setenv("SB_DEMO_SHARDS", argv[2], 1);
+	} else if (argc == 2 && strcmp(argv[1], "--collab") == 0) {
+		name = "demo-collab.sh";
 	} else if (argc != 1) {
-		return sb_cli_usage_error("demo", "takes no arguments but --shards N");
+		return sb_cli_usage_error("demo", "takes no arguments but --shards N or --collab");
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0) {
