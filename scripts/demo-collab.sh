@@ -72,8 +72,8 @@ say "the job keeps only groups with >= 50 distinct people (the larger of the two
 say "sealbid manifest hash job.json: $("$SB" manifest hash "$LS_DIR/job.json" | cut -c1-48)..."
 
 step "3. Each party seals its own data for this job"
-( umask 077; python3 "$GEN" --rows-a 3000 --rows-b 4000 --overlap 0.5 --regions 4 --age-bands 5 \
-  --seed 13 --out "$LS_DIR/plain" >/dev/null )
+( umask 077; python3 "$GEN" --rows-a 3000 --rows-b 4000 --overlap 0.4 --regions 4 --age-bands 5 \
+  --seed 21 --out "$LS_DIR/plain" >/dev/null )
 say "retailer.csv: $(($(wc -l <"$LS_DIR/plain/retailer.csv") - 1)) rows, header $(head -1 "$LS_DIR/plain/retailer.csv")"
 say "provider.csv: $(($(wc -l <"$LS_DIR/plain/provider.csv") - 1)) rows, header $(head -1 "$LS_DIR/plain/provider.csv")"
 for p in retailer provider; do
@@ -81,6 +81,7 @@ for p in retailer provider; do
     "$LS_DIR/plain/$p.csv" -o "$LS_DIR/$p.sealed"
 done
 rm -rf "$LS_DIR/plain"
+say "1,200 of the retailer's customers are in the provider's records; neither party knows which"
 say "each sealed under its own key, bound to this manifest and party; the plaintexts are gone"
 
 step "4. The operator launches the enclave and runs the job"
