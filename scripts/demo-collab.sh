@@ -34,7 +34,8 @@ V=(--pcrs "$LS_DIR/measurements.json" --root "$LS_DIR/dev-root.pem")
 step "1. The agreed code, the local stand-ins for AWS, each party's pinned key"
 ls_build_image "$LS_DIR/enclave.img"
 "$SB" image measure "$LS_DIR/enclave.img" >"$LS_DIR/measurements.json"
-ls_start_kms user/retailer user/provider role/collab-service
+# SEALBID_LOG=info: sealbid-kms logs one line per call (op=..., outcome=...).
+SEALBID_LOG=info ls_start_kms user/retailer user/provider role/collab-service
 ls_start_proxy
 KR=$(ls_create_key retailer retailer); KP=$(ls_create_key provider provider)
 for p in retailer provider; do ls_pin_key "$p" "$OPERATOR" "$LS_DIR/measurements.json" --require-job; done
@@ -98,12 +99,15 @@ step "5. Either party verifies the receipt against the agreed PCRs"
 cp "$LS_DIR/out/output.csv" "$LS_DIR/output-agreed.csv"
 
 # refused WHAT MANIFEST OUTPUT: the run must fail and publish nothing.
+decrypts() { grep -c 'op=Decrypt' "$LS_DIR/kms.log" || true; }
 refused() {
+  before=$(decrypts)
   if ls_as collab-service "$SB" run --manifest "$2" --enclave-cid 16 >/dev/null 2>"$LS_DIR/$1.err"; then
     echo "demo: $1 ran" >&2; exit 1
   fi
   [ ! -e "$3" ] || { echo "demo: $1 published $3" >&2; exit 1; }
   cmp -s "$LS_DIR/out/output.csv" "$LS_DIR/output-agreed.csv" || { echo "demo: output.csv changed" >&2; exit 1; }
+  kms_calls=$(($(decrypts) - before))
 }
 
 step "6. A query outside the provider's rule is refused by the enclave"
@@ -112,14 +116,16 @@ job_manifest "$LS_DIR/by-spend.json" demo-collab-spend 50 \
 say "the same job, but also grouped by provider.spend (each person's spend would show)"
 refused by-spend "$LS_DIR/by-spend.json" "$LS_DIR/out/by-spend.csv"
 say "refused: $(tail -1 "$LS_DIR/by-spend.err" | cut -c1-110)"
-say "(checked at BeginJob, before any key is asked for; nothing was published)"
+[ "$kms_calls" -eq 0 ] || { echo "demo: the refused query asked KMS for a key" >&2; exit 1; }
+say "(checked at BeginJob: no KMS Decrypt was made for it, and nothing was published)"
 
 step "7. The operator's own manifest is refused by KMS"
 job_manifest "$LS_DIR/altered.json" demo-collab 5 "$BY_REGION_AGE" "$LS_DIR/out/altered.csv"
 say "the agreed job with the provider's threshold lowered from 50 to 5 (small groups would show)"
 refused altered "$LS_DIR/altered.json" "$LS_DIR/out/altered.csv"
 say "refused: $( (grep -o 'KMS Decrypt.*' "$LS_DIR/altered.err" || tail -1 "$LS_DIR/altered.err") | head -1 | cut -c1-110)"
-say "(the manifest hash in the data keys' encryption context differs; nothing was published)"
+say "($kms_calls Decrypt call(s) denied: the manifest hash in the data keys' encryption context"
+say " differs from the one the parties sealed with; nothing was published)"
 
 step "What this showed"
 say "- two parties' tables were joined and aggregated without either seeing the other's rows,"
