@@ -49,6 +49,8 @@ SB_RESULT sb_dict_init(struct sb_dict *d, uint32_t max_entries)
 	d->max = max_entries;
 	d->arena = SB_BUF_INIT_SECRET(SIZE_MAX / 2);
 	d->index = SB_BUF_INIT_SECRET((size_t)max_entries * sizeof(uint64_t));
+	/* Never a NULL arena: an empty string (a tuple of no group values) points into it. */
+	SB_GUARD(sb_buf_reserve(&d->arena, 1));
 	return new_seed(&d->seed);
 }
 
@@ -79,7 +81,7 @@ static uint32_t probe(const struct sb_dict *d, struct sb_slice s, uint64_t h)
 
 	while (d->slots[i] != 0) {
 		struct sb_slice t = sb_dict_get(d, d->slots[i] - 1);
-		if (t.len == s.len && memcmp(t.ptr, s.ptr, s.len) == 0)
+		if (t.len == s.len && (s.len == 0 || memcmp(t.ptr, s.ptr, s.len) == 0))
 			break;
 		i = (i + 1) & d->mask;
 	}
