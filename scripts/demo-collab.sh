@@ -110,27 +110,36 @@ refused() {
   kms_calls=$(($(decrypts) - before))
 }
 
-step "6. A query outside the provider's rule is refused by the enclave"
+step "6. The operator cannot read either dataset itself"
+if ls_as collab-service "$SB" unseal --manifest "$LS_DIR/job.json" --party provider "$LS_DIR/provider.sealed" \
+  -o "$LS_DIR/stolen.csv" >/dev/null 2>"$LS_DIR/denied.err"; then
+  echo "demo: the operator unsealed the provider's data" >&2; exit 1
+fi
+[ ! -e "$LS_DIR/stolen.csv" ] || { echo "demo: unseal wrote plaintext" >&2; exit 1; }
+say "sealbid unseal with its own credentials: $( (grep -o 'AccessDenied.*' "$LS_DIR/denied.err" || tail -1 "$LS_DIR/denied.err") | cut -c1-100)..."
+
+step "7. A query outside the provider's rule is refused by the enclave"
 job_manifest "$LS_DIR/by-spend.json" demo-collab-spend 50 \
   "$BY_REGION_AGE, {\"party\": \"provider\", \"column\": \"spend\"}" "$LS_DIR/out/by-spend.csv"
 say "the same job, but also grouped by provider.spend (each person's spend would show)"
 refused by-spend "$LS_DIR/by-spend.json" "$LS_DIR/out/by-spend.csv"
-say "refused: $(tail -1 "$LS_DIR/by-spend.err" | cut -c1-110)"
+say "refused: $(tail -1 "$LS_DIR/by-spend.err" | sed 's/^sealbid run: //')"
 [ "$kms_calls" -eq 0 ] || { echo "demo: the refused query asked KMS for a key" >&2; exit 1; }
 say "(checked at BeginJob: no KMS Decrypt was made for it, and nothing was published)"
 
-step "7. The operator's own manifest is refused by KMS"
+step "8. The operator's own manifest is refused: the data is bound to the agreed one"
 job_manifest "$LS_DIR/altered.json" demo-collab 5 "$BY_REGION_AGE" "$LS_DIR/out/altered.csv"
 say "the agreed job with the provider's threshold lowered from 50 to 5 (small groups would show)"
 refused altered "$LS_DIR/altered.json" "$LS_DIR/out/altered.csv"
-say "refused: $( (grep -o 'KMS Decrypt.*' "$LS_DIR/altered.err" || tail -1 "$LS_DIR/altered.err") | head -1 | cut -c1-110)"
-say "($kms_calls Decrypt call(s) denied: the manifest hash in the data keys' encryption context"
-say " differs from the one the parties sealed with; nothing was published)"
+say "refused: $(tail -1 "$LS_DIR/altered.err" | sed -e 's/^sealbid run: peer reported an error: //' -e 's/^SB_ERR_[A-Z_]*: //')"
+say "(each sealed dataset's encryption context carries the agreed manifest's hash: the enclave"
+say " refuses the mismatch before asking KMS ($kms_calls Decrypt calls), and KMS, which authenticates the context"
+say " with the data key, would not release it for the altered hash; nothing was published)"
 
 step "What this showed"
 say "- two parties' tables were joined and aggregated without either seeing the other's rows,"
 say "  and without the operator seeing either"
 say "- each party's rule bounds what can be asked of its data; small groups are left out and counted"
-say "- KMS released each key only to the measured enclave and only for the agreed manifest"
+say "- KMS released each key only to the measured enclave, and the data only serves the agreed manifest"
 say "- the result carries an attestation that binds it to the manifest and the code"
 say "Files: $LS_DIR (output.csv, output.receipt, job.json, policies, measurements)"
