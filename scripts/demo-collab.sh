@@ -118,14 +118,16 @@ fi
 [ ! -e "$LS_DIR/stolen.csv" ] || { echo "demo: unseal wrote plaintext" >&2; exit 1; }
 say "sealbid unseal with its own credentials: $( (grep -o 'AccessDenied.*' "$LS_DIR/denied.err" || tail -1 "$LS_DIR/denied.err") | cut -c1-100)..."
 
-step "7. A query outside the provider's rule is refused by the enclave"
+step "7. A query outside the provider's rule is refused"
 job_manifest "$LS_DIR/by-spend.json" demo-collab-spend 50 \
   "$BY_REGION_AGE, {\"party\": \"provider\", \"column\": \"spend\"}" "$LS_DIR/out/by-spend.csv"
 say "the same job, but also grouped by provider.spend (each person's spend would show)"
 refused by-spend "$LS_DIR/by-spend.json" "$LS_DIR/out/by-spend.csv"
 say "refused: $(tail -1 "$LS_DIR/by-spend.err" | sed 's/^sealbid run: //')"
 [ "$kms_calls" -eq 0 ] || { echo "demo: the refused query asked KMS for a key" >&2; exit 1; }
-say "(checked at BeginJob: no KMS Decrypt was made for it, and nothing was published)"
+say "(sealbid run checks the query against the rules with the enclave's own manifest parser; a"
+say " parent that skipped it would meet the same refusal at BeginJob, inside the enclave."
+say " No KMS Decrypt was made for it, and nothing was published)"
 
 step "8. The operator's own manifest is refused: the data is bound to the agreed one"
 job_manifest "$LS_DIR/altered.json" demo-collab 5 "$BY_REGION_AGE" "$LS_DIR/out/altered.csv"
