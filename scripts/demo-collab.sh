@@ -69,7 +69,7 @@ job_manifest "$LS_DIR/job.json" demo-collab 50 "$BY_REGION_AGE" "$LS_DIR/out/out
 say "retailer's rule: group by region; count / count distinct of the hashed e-mail; groups of >= 20 people"
 say "provider's rule: group by age band; sum / avg / count of spend, count of e-mail; groups of >= 50 people"
 say "query: count and average spend by retailer.region x provider.age_band, joined on email_sha256"
-say "the job keeps only groups with >= 50 distinct people (the larger of the two thresholds)"
+say "sealbid manifest show: $("$SB" manifest show "$LS_DIR/job.json" | sed -n 's/^join-aggregate: //p')"
 say "sealbid manifest hash job.json: $("$SB" manifest hash "$LS_DIR/job.json" | cut -c1-48)..."
 
 step "3. Each party seals its own data for this job"
