@@ -37,7 +37,8 @@ ls_start_kms user/retailer user/provider role/operator
 ls_start_proxy
 ls_build_image "$LS_DIR/enclave.img"
 "$SB" image measure "$LS_DIR/enclave.img" >"$LS_DIR/pcrs.json"
-"$SB" enclave run --image "$LS_DIR/enclave.img" --cid 16 >/dev/null
+# SEALBID_LOG=info: the enclave logs where a job's time went (state/enclaves/*.log).
+SEALBID_LOG=info "$SB" enclave run --image "$LS_DIR/enclave.img" --cid 16 >/dev/null
 # The enclave application: the launcher's child (run from a sealed memfd).
 epid=$("$SB" enclave describe | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["ProcessID"])')
 [ -n "$(pgrep -P "$epid" | head -1)" ] && epid=$(pgrep -P "$epid" | head -1)
@@ -146,4 +147,5 @@ print("sealbid run / sqlite3 import + query: %.2f; / sqlite3 query alone: %.2f" 
 print("peak RSS: enclave %.0f MiB (%.0f MiB before the run), parent %.0f MiB, sqlite3 %.0f MiB"
       % (erss / 1024, erss0 / 1024, prss / 1024, srss / 1024))
 PY
+grep -ho 'job bench-collab: done in.*' "$SEALBID_STATE"/enclaves/*.log | sed 's/^/enclave: /' || true
 echo "output.csv: $(($(wc -l <"$LS_DIR/out/output.csv") - 2)) groups, $(tail -1 "$LS_DIR/out/output.csv"); $same"
