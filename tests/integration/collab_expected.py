@@ -119,7 +119,7 @@ def main(argv):
             % (" || ',' || ".join("(%s)" % f for f in fields), src, group_by, distinct, t,
                (" ORDER BY " + ", ".join(groups)) if groups else ""))
     suppressed = ("SELECT '# suppressed_groups=' || COUNT(*) || ' threshold=%d' FROM "
-                  "(SELECT 1 %s%s HAVING %s < %d);" % (t, src, group_by, distinct, t))
+                  "(SELECT COUNT(*) %s%s HAVING %s < %d);" % (t, src, group_by, distinct, t))
     script = "\n".join(
         [".bail on"]
         + [".import --csv %s %s" % (path, ident(p["name"])) for path, p in zip(paths, parties)]

@@ -292,12 +292,15 @@ SECRET=77123456789SECRETVALUE
 refusal nonnum
 sed -i "5s/,[^,]*\$/,$SECRET/" "$LS_DIR/nonnum/provider.csv"
 bad_csv nonnum "a non-numeric spend" 'provider.*spend' 'provider.*spend' provider
+# Line 5 of the file is data row 4: either count names it.
 for f in seal.err run.err; do
-  [ -e "$LS_DIR/nonnum/$f" ] && grep -q 'row\|line' "$LS_DIR/nonnum/$f" && ok "non-numeric spend: $f names the row" ||
+  [ $f = seal.err ] || [ $HAVE_ESDK = 1 ] || continue
+  grep -q 'row 4\b\|line 5\b' "$LS_DIR/nonnum/$f" && ok "non-numeric spend: $f names the row" ||
     bad "non-numeric spend: $f does not name the row: $(cat "$LS_DIR/nonnum/$f" 2>&1)"
 done
 leaks=$(grep -l "$SECRET" "$LS_DIR"/*/*.err "$LS_DIR"/*.log "$SEALBID_STATE"/enclaves/*.log 2>/dev/null || true)
-[ -z "$leaks" ] && ok "the non-numeric value is in no error and no log" || bad "the bad value leaked into: $leaks"
+[ -z "$leaks" ] && [ -s "$LS_DIR/nonnum/seal.err" ] && ok "the non-numeric value is in no error and no log" ||
+  bad "the bad value leaked into: $leaks"
 
 refusal header-only
 head -n1 "$LS_DIR/base/provider.csv" >"$LS_DIR/header-only/provider.csv"
