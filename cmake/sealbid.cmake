@@ -32,8 +32,8 @@ endfunction()
 # The layer a test or fuzz file belongs to, from its name:
 # test_<layer>[_more].c / fuzz_<layer>[_more].c link sb_<layer> (and, through
 # it, the layers below). Other names link every layer.
-set(SB_LAYERS common crypto wire attest aws esdk auction kmsd host)
-set(SB_ALL_LIBS sb_host sb_kmsd sb_auction sb_esdk sb_aws sb_attest sb_wire sb_crypto sb_common)
+set(SB_LAYERS common crypto wire attest aws esdk collab auction kmsd host)
+set(SB_ALL_LIBS sb_host sb_kmsd sb_auction sb_collab sb_esdk sb_aws sb_attest sb_wire sb_crypto sb_common)
 function(sb_libs_for file outvar)
   get_filename_component(n ${file} NAME_WE)
   string(REGEX REPLACE "^(test|fuzz|bench)_" "" n ${n})

@@ -140,6 +140,8 @@ SB_RESULT sb_auction_new(const char *const *party_names, size_t nparties,
 	sb_result rc = SB_OK_RESULT;
 
 	SB_ENSURE(party_names != NULL && out != NULL, SB_ERR_NULL);
+	SB_ENSURE_MSG(computation == SB_COMPUTE_HIGHEST_BID || computation == SB_COMPUTE_SECOND_PRICE,
+	              SB_ERR_INVALID_ARG, "not an auction");
 	SB_ENSURE_MSG(nparties >= 2 && nparties <= SB_AUCTION_MAX_PARTIES, SB_ERR_BAD_PARTY,
 	              "an auction needs 2..%d parties", SB_AUCTION_MAX_PARTIES);
 	SB_GUARD(sb_calloc(1, sizeof(*a), (void **)&a));

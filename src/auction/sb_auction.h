@@ -26,6 +26,7 @@
 enum sb_computation {
 	SB_COMPUTE_HIGHEST_BID,
 	SB_COMPUTE_SECOND_PRICE,
+	SB_COMPUTE_JOIN_AGGREGATE, /* not an auction: src/collab (sb_auction_new refuses it) */
 };
 
 enum sb_disclose {

@@ -55,6 +55,11 @@ static SB_RESULT job_create(struct sb_slice manifest_json, bool sharded, uint32_
 		if (m->parties[i].format == SB_FORMAT_SEALED)
 			SB_GUARD_GOTO(rc, sb_job_sealed_new(&job->parties[i].sealed), fail);
 	}
+	if (m->collab != NULL) {
+		SB_GUARD_GOTO(rc, sb_collab_new(m->collab, &job->collab), fail);
+		*out = job;
+		return SB_OK_RESULT;
+	}
 	SB_GUARD_GOTO(rc, sb_manifest_party_names(m, &names), fail);
 	SB_GUARD_GOTO(rc, sb_auction_new(names, m->nparties, m->computation, m->disclose,
 					 &job->auction), fail);
@@ -77,6 +82,7 @@ void sb_job_free(struct sb_job *job)
 	}
 	free(job->parties);
 	sb_auction_free(job->auction);
+	sb_collab_free(job->collab);
 	sb_manifest_cleanup(&job->manifest);
 	free(job);
 }
@@ -185,7 +191,10 @@ static SB_RESULT run(struct sb_job *job, struct sb_buf *output, struct sb_buf *r
 	SB_GUARD_GOTO(rc, inputs_complete(job), out);
 	SB_GUARD_GOTO(rc, sb_job_csv_run(job), out);
 	SB_GUARD_GOTO(rc, distinct_keys(job), out);
-	SB_GUARD_GOTO(rc, sb_auction_write_csv(job->auction, output), out);
+	if (job->collab != NULL)
+		SB_GUARD_GOTO(rc, sb_collab_write_csv(job->collab, output), out);
+	else
+		SB_GUARD_GOTO(rc, sb_auction_write_csv(job->auction, output), out);
 	struct sb_slice csv = SB_SLICE(output->data + out_start, output->len - out_start);
 	SB_GUARD_GOTO(rc, sb_receipt_user_data_shard(job->manifest.hash, job->shard,
 						     job->manifest.shards, csv, ud), out);

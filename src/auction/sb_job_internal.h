@@ -5,6 +5,7 @@
 
 #include "auction/sb_auction.h"
 #include "auction/sb_job.h"
+#include "collab/sb_collab.h"
 
 struct sb_job_sealed; /* one sealed party's streaming state (sb_job_sealed.c) */
 
@@ -20,7 +21,8 @@ struct sb_job {
 	struct sb_manifest manifest;
 	const struct sb_job_io *io;
 	struct sb_job_party *parties;
-	struct sb_auction *auction;
+	struct sb_auction *auction;    /* an auction's computation, or */
+	struct sb_collab *collab;      /* a join-aggregate's (one of the two is NULL) */
 	uint32_t shard; /* 0..manifest.shards-1 */
 	bool finished;
 	bool failed;

@@ -15,12 +15,16 @@
 #include "auction/sb_amount.h"
 #include "auction/sb_bids_csv.h"
 #include "auction/sb_job_internal.h"
+#include "collab/sb_collab.h"
+#include "collab/sb_csv_fields.h"
 #include "common/sb_mem.h"
 #include "esdk/sb_esdk.h"
 
 /* Unconsumed bytes held between chunks: at most one frame (or header) and a chunk. */
 #define PENDING_MAX (SB_ESDK_MAX_FRAME_LEN + (2u << 20))
-#define LINE_MAX    (SB_AUCTION_MAX_PROPERTY_ID + 1 + SB_AMOUNT_MAX_CHARS + 2)
+#define BID_LINE_MAX (SB_AUCTION_MAX_PROPERTY_ID + 1 + SB_AMOUNT_MAX_CHARS + 2)
+/* A dataset line of a join-aggregate job (its CR included) or a bid line. */
+#define LINE_MAX     (SB_CSV_LINE_MAX + 1)
 
 enum phase { PHASE_HEADER, PHASE_BODY, PHASE_DONE };
 
@@ -114,6 +118,8 @@ static SB_RESULT tally_line(struct sb_job *job, size_t party, struct sb_job_seal
 	sb_result r;
 
 	s->lines++;
+	if (job->collab != NULL) /* a dataset: the join reads its own header */
+		return sb_collab_line(job->collab, (uint32_t)party, line);
 	if (line.len > 0 && line.ptr[line.len - 1] == '\r')
 		line.len--;
 	if (s->lines == 1) {
@@ -162,8 +168,9 @@ static SB_RESULT tally_lines(struct sb_job *job, size_t party, struct sb_job_sea
 		SB_GUARD(tally_line(job, party, s, rest));
 		rest.len = 0;
 	}
-	SB_ENSURE_MSG(rest.len <= LINE_MAX, SB_ERR_BAD_CSV, "party %s, row %zu: line too long",
-	              job->manifest.parties[party].name, s->lines);
+	SB_ENSURE_MSG(rest.len <= (job->collab != NULL ? LINE_MAX : BID_LINE_MAX), SB_ERR_BAD_CSV,
+	              "party %s, row %zu: line too long", job->manifest.parties[party].name,
+	              s->lines);
 	memmove(s->text.data, rest.ptr, rest.len);
 	sb_wipe(s->text.data + rest.len, s->text.len - rest.len);
 	s->text.len = rest.len;
@@ -233,7 +240,8 @@ static SB_RESULT feed(struct sb_job *job, size_t party, struct sb_job_sealed *s,
 	SB_ENSURE_MSG(s->phase != PHASE_HEADER, SB_ERR_ESDK_SHORT,
 	              "the message header is cut short");
 	SB_GUARD(sb_esdk_body_end(&s->body, s->pending.len));
-	return tally_lines(job, party, s, true);
+	SB_GUARD(tally_lines(job, party, s, true));
+	return job->collab != NULL ? sb_collab_end(job->collab, (uint32_t)party) : SB_OK_RESULT;
 }
 
 SB_RESULT sb_job_sealed_feed(struct sb_job *job, size_t party, struct sb_slice chunk, bool last)

@@ -6,13 +6,11 @@
 
 #include <jansson.h>
 
+#include "auction/sb_manifest_internal.h"
 #include "auction/sb_shard.h"
 #include "common/sb_mem.h"
 
-#define MANIFEST_FAIL(...) SB_BAIL_MSG(SB_ERR_BAD_MANIFEST, __VA_ARGS__)
-
-/* Every key of obj must be one of allowed (NULL-terminated). */
-static SB_RESULT only_keys(json_t *obj, const char *where, const char *const *allowed)
+SB_RESULT sb_manifest_only_keys(json_t *obj, const char *where, const char *const *allowed)
 {
 	const char *key;
 	json_t *val;
@@ -28,8 +26,8 @@ static SB_RESULT only_keys(json_t *obj, const char *where, const char *const *al
 	return SB_OK_RESULT;
 }
 
-static SB_RESULT get_string(json_t *obj, const char *where, const char *name, bool required,
-			    size_t max, char *dst, const char *dflt)
+SB_RESULT sb_manifest_get_string(json_t *obj, const char *where, const char *name, bool required,
+				 size_t max, char *dst, const char *dflt)
 {
 	json_t *v = json_object_get(obj, name);
 	const char *s;
@@ -79,30 +77,35 @@ static SB_RESULT check_uri(const char *uri, const char *where)
 	return SB_OK_RESULT;
 }
 
-static SB_RESULT parse_party(json_t *v, size_t i, struct sb_party *p)
+static SB_RESULT parse_party(json_t *v, size_t i, struct sb_manifest *m)
 {
 	static const char *const keys[] = {"name", "input", "format", "key", "binding", NULL};
+	static const char *const collab_keys[] = {"name",    "input", "format", "key",
+						  "binding", "join",  "rule",   NULL};
+	struct sb_party *p = &m->parties[i];
+	bool collab = m->collab != NULL;
 	char where[32], format[16], binding[8];
 
 	(void)snprintf(where, sizeof(where), "parties[%zu]", i);
 	if (!json_is_object(v))
 		MANIFEST_FAIL("%s must be an object", where);
-	SB_GUARD(only_keys(v, where, keys));
-	SB_GUARD(get_string(v, where, "name", true, SB_PARTY_NAME_MAX, p->name, NULL));
+	SB_GUARD(sb_manifest_only_keys(v, where, collab ? collab_keys : keys));
+	SB_GUARD(sb_manifest_get_string(v, where, "name", true, SB_PARTY_NAME_MAX, p->name, NULL));
 	SB_GUARD(sb_party_name_check(sb_slice_str(p->name)));
-	SB_GUARD(get_string(v, where, "input", true, SB_MANIFEST_MAX_URI, p->input, NULL));
+	SB_GUARD(sb_manifest_get_string(v, where, "input", true, SB_MANIFEST_MAX_URI, p->input, NULL));
 	SB_GUARD(check_uri(p->input, where));
-	SB_GUARD(get_string(v, where, "format", false, sizeof(format) - 1, format, "kms-csv"));
+	SB_GUARD(sb_manifest_get_string(v, where, "format", false, sizeof(format) - 1, format,
+					collab ? "sealed" : "kms-csv"));
 	if (strcmp(format, "kms-csv") == 0)
 		p->format = SB_FORMAT_KMS_CSV;
 	else if (strcmp(format, "sealed") == 0)
 		p->format = SB_FORMAT_SEALED;
 	else
 		MANIFEST_FAIL("%s: format must be \"kms-csv\" or \"sealed\"", where);
-	SB_GUARD(get_string(v, where, "key", true, SB_MANIFEST_MAX_KEY, p->key, NULL));
+	SB_GUARD(sb_manifest_get_string(v, where, "key", true, SB_MANIFEST_MAX_KEY, p->key, NULL));
 	if (!chars_in(p->key, ":/-_."))
 		MANIFEST_FAIL("%s: key must be a key id, key ARN, alias name or alias ARN", where);
-	SB_GUARD(get_string(v, where, "binding", false, sizeof(binding) - 1, binding, "job"));
+	SB_GUARD(sb_manifest_get_string(v, where, "binding", false, sizeof(binding) - 1, binding, "job"));
 	if (strcmp(binding, "job") == 0)
 		p->binding = SB_BINDING_JOB;
 	else if (strcmp(binding, "none") == 0)
@@ -113,7 +116,12 @@ static SB_RESULT parse_party(json_t *v, size_t i, struct sb_party *p)
 	if (p->format == SB_FORMAT_SEALED && p->binding == SB_BINDING_NONE)
 		MANIFEST_FAIL("%s: a sealed input is always bound to its job (binding \"job\")",
 			      where);
-	return SB_OK_RESULT;
+	if (!collab)
+		return SB_OK_RESULT;
+	if (p->format != SB_FORMAT_SEALED)
+		MANIFEST_FAIL("%s: a join-aggregate input is sealed (format \"sealed\")", where);
+	memcpy(m->collab->rule[i].party, p->name, sizeof(p->name));
+	return sb_manifest_collab_party(v, where, &m->collab->rule[i]);
 }
 
 static SB_RESULT parse_parties(json_t *arr, struct sb_manifest *m)
@@ -123,12 +131,14 @@ static SB_RESULT parse_parties(json_t *arr, struct sb_manifest *m)
 	if (!json_is_array(arr))
 		MANIFEST_FAIL("\"parties\" must be an array");
 	n = json_array_size(arr);
+	if (m->collab != NULL && n != SB_COLLAB_PARTIES)
+		MANIFEST_FAIL("a join-aggregate job has %d parties", SB_COLLAB_PARTIES);
 	if (n < 2 || n > SB_AUCTION_MAX_PARTIES)
 		MANIFEST_FAIL("\"parties\" must list 2..%d parties", SB_AUCTION_MAX_PARTIES);
 	SB_GUARD(sb_calloc(n, sizeof(*m->parties), (void **)&m->parties));
 	m->nparties = n;
 	for (size_t i = 0; i < n; i++) {
-		SB_GUARD(parse_party(json_array_get(arr, i), i, &m->parties[i]));
+		SB_GUARD(parse_party(json_array_get(arr, i), i, m));
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(m->parties[i].name, m->parties[j].name) == 0)
 				MANIFEST_FAIL("party \"%s\" is listed twice", m->parties[i].name);
@@ -146,15 +156,25 @@ static SB_RESULT parse_enums(json_t *root, struct sb_manifest *m)
 {
 	char comp[32], disc[32];
 
-	SB_GUARD(get_string(root, "manifest", "computation", false, sizeof(comp) - 1, comp,
+	SB_GUARD(sb_manifest_get_string(root, "manifest", "computation", false, sizeof(comp) - 1, comp,
 			    "highest-bid"));
 	if (strcmp(comp, "highest-bid") == 0)
 		m->computation = SB_COMPUTE_HIGHEST_BID;
 	else if (strcmp(comp, "second-price") == 0)
 		m->computation = SB_COMPUTE_SECOND_PRICE;
+	else if (strcmp(comp, "join-aggregate") == 0)
+		m->computation = SB_COMPUTE_JOIN_AGGREGATE;
 	else
-		MANIFEST_FAIL("\"computation\" must be \"highest-bid\" or \"second-price\"");
-	SB_GUARD(get_string(root, "manifest", "disclose", false, sizeof(disc) - 1, disc,
+		MANIFEST_FAIL("\"computation\" must be \"highest-bid\", \"second-price\" or "
+			      "\"join-aggregate\"");
+	if (m->computation == SB_COMPUTE_JOIN_AGGREGATE) {
+		if (json_object_get(root, "disclose") != NULL)
+			MANIFEST_FAIL("\"disclose\" belongs to auctions, not join-aggregate");
+		return sb_calloc(1, sizeof(*m->collab), (void **)&m->collab);
+	}
+	if (json_object_get(root, "query") != NULL)
+		MANIFEST_FAIL("\"query\" belongs to join-aggregate jobs");
+	SB_GUARD(sb_manifest_get_string(root, "manifest", "disclose", false, sizeof(disc) - 1, disc,
 			    "winner"));
 	if (strcmp(disc, "winner") == 0)
 		m->disclose = SB_DISCLOSE_WINNER;
@@ -184,28 +204,28 @@ static SB_RESULT check_shard_inputs(const struct sb_manifest *m)
 
 static SB_RESULT parse_root(json_t *root, struct sb_manifest *m)
 {
-	static const char *const keys[] = {"version", "job_id",  "region", "computation",
-					   "disclose", "parties", "output", "shards", NULL};
+	static const char *const keys[] = {"version", "job_id", "region", "computation", "disclose",
+					   "parties", "output", "shards", "query",       NULL};
 	json_t *ver, *shards;
 
 	if (!json_is_object(root))
 		MANIFEST_FAIL("top level must be an object");
-	SB_GUARD(only_keys(root, "manifest", keys));
+	SB_GUARD(sb_manifest_only_keys(root, "manifest", keys));
 	ver = json_object_get(root, "version");
 	if (!json_is_integer(ver) || json_integer_value(ver) != 1)
 		MANIFEST_FAIL("\"version\" must be the integer 1");
 	m->version = 1;
-	SB_GUARD(get_string(root, "manifest", "job_id", true, sizeof(m->job_id) - 1, m->job_id,
+	SB_GUARD(sb_manifest_get_string(root, "manifest", "job_id", true, sizeof(m->job_id) - 1, m->job_id,
 			    NULL));
 	if (!chars_in(m->job_id, "._:-"))
 		MANIFEST_FAIL("\"job_id\" may use only A-Z a-z 0-9 . _ : -");
-	SB_GUARD(get_string(root, "manifest", "region", true, sizeof(m->region) - 1, m->region,
+	SB_GUARD(sb_manifest_get_string(root, "manifest", "region", true, sizeof(m->region) - 1, m->region,
 			    NULL));
 	if (!chars_in(m->region, "-"))
 		MANIFEST_FAIL("\"region\" is not a region name");
 	SB_GUARD(parse_enums(root, m));
 	SB_GUARD(parse_parties(json_object_get(root, "parties"), m));
-	SB_GUARD(get_string(root, "manifest", "output", true, SB_MANIFEST_MAX_URI, m->output,
+	SB_GUARD(sb_manifest_get_string(root, "manifest", "output", true, SB_MANIFEST_MAX_URI, m->output,
 			    NULL));
 	shards = json_object_get(root, "shards");
 	m->shards = 1;
@@ -216,12 +236,17 @@ static SB_RESULT parse_root(json_t *root, struct sb_manifest *m)
 		m->shards = (uint32_t)json_integer_value(shards);
 	}
 	SB_GUARD(check_uri(m->output, "output"));
-	return check_shard_inputs(m);
+	SB_GUARD(check_shard_inputs(m));
+	if (m->collab == NULL)
+		return SB_OK_RESULT;
+	if (m->shards != 1)
+		MANIFEST_FAIL("a join-aggregate job runs as one shard");
+	return sb_manifest_collab_query(root, m);
 }
 
 static SB_RESULT canonicalise(struct sb_manifest *m)
 {
-	static const char *const comp[] = {"highest-bid", "second-price"};
+	static const char *const comp[] = {"highest-bid", "second-price", "join-aggregate"};
 	static const char *const disc[] = {"winner", "winner-and-price"};
 	static const char *const fmt[] = {"kms-csv", "sealed"};
 	static const char *const bind[] = {"job", "none"};
@@ -235,7 +260,8 @@ static SB_RESULT canonicalise(struct sb_manifest *m)
 	json_object_set_new(root, "job_id", json_string(m->job_id));
 	json_object_set_new(root, "region", json_string(m->region));
 	json_object_set_new(root, "computation", json_string(comp[m->computation]));
-	json_object_set_new(root, "disclose", json_string(disc[m->disclose]));
+	if (m->collab == NULL)
+		json_object_set_new(root, "disclose", json_string(disc[m->disclose]));
 	json_object_set_new(root, "output", json_string(m->output));
 	if (m->shards != 1) /* absent when 1: unsharded manifests keep their hash */
 		json_object_set_new(root, "shards", json_integer(m->shards));
@@ -247,6 +273,8 @@ static SB_RESULT canonicalise(struct sb_manifest *m)
 						m->parties[i].key, "binding",
 						bind[m->parties[i].binding]));
 	json_object_set(root, "parties", parties);
+	if (m->collab != NULL)
+		SB_GUARD_GOTO(rc, sb_manifest_collab_canonical(m, root, parties), out);
 	text = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENSURE_ASCII);
 	if (text == NULL)
 		SB_FAIL_GOTO(rc, SB_ERR_NOMEM, out);
@@ -291,6 +319,8 @@ void sb_manifest_cleanup(struct sb_manifest *m)
 		return;
 	free(m->parties);
 	m->parties = NULL;
+	free(m->collab);
+	m->collab = NULL;
 	m->nparties = 0;
 	sb_buf_cleanup(&m->canonical);
 }

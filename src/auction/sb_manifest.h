@@ -3,12 +3,19 @@
  * fields, duplicate keys, wrong types and out-of-range values are errors.
  *
  *   {"version": 1, "job_id": "...", "region": "us-east-1",
- *    "computation": "highest-bid" | "second-price",      (default highest-bid)
- *    "disclose": "winner" | "winner-and-price",           (default winner)
+ *    "computation": "highest-bid" | "second-price"        (default highest-bid)
+ *                 | "join-aggregate",
+ *    "disclose": "winner" | "winner-and-price",           (auctions; default winner)
  *    "parties": [{"name", "input", "format": "kms-csv" | "sealed", "key",
  *                 "binding": "job" | "none"}, ...],   (>= 2; defaults kms-csv, job)
  *    "output": "s3://bucket/key" | "file:///path",
  *    "shards": 1..4096}                                   (default 1; sb_shard.h)
+ *
+ * A join-aggregate manifest (sb_manifest_collab.c) has exactly two sealed
+ * parties, each with "join" (its join column) and "rule" (its analysis
+ * rule), a "query", no "disclose" and one shard; its rules and query fill
+ * the manifest's collab spec (collab/sb_collab_spec.h), checked here, so a
+ * query a rule does not allow is refused with the manifest.
  *
  * The manifest hash is SHA-384 over the canonical form: the validated
  * manifest with defaults filled in, re-serialised as JSON with keys sorted,
@@ -22,6 +29,7 @@
 #include <stdint.h>
 
 #include "auction/sb_auction.h"
+#include "collab/sb_collab_spec.h"
 #include "common/sb_buf.h"
 #include "crypto/sb_hash.h"
 
@@ -79,6 +87,7 @@ struct sb_manifest {
 	uint8_t hash[SB_SHA384_LEN];
 	char hash_hex[2 * SB_SHA384_LEN + 1]; /* lowercase: the sealbid:manifest value */
 	struct sb_buf canonical; /* canonical JSON, owned */
+	struct sb_collab_spec *collab; /* join-aggregate only (else NULL), owned */
 };
 
 /* Parses and validates; on success the caller owns m (sb_manifest_cleanup). */

@@ -24,6 +24,7 @@
 #include "auction/sb_shard.h"
 #include "cli/cli.h"
 #include "cli/sb_cli_sealed.h"
+#include "collab/sb_collab_check.h"
 #include "common/sb_file.h"
 #include "common/sb_parse.h"
 #include "esdk/sb_esdk.h"
@@ -40,6 +41,10 @@ static const char usage_text[] =
 	"0x0478; --frame-size: plaintext bytes per frame (default 65536). The output is\n"
 	"written atomically, mode 0600. KMS is found as for the AWS CLI (AWS_REGION,\n"
 	"AWS_ENDPOINT_URL_KMS, the usual credentials).\n"
+	"\n"
+	"For a join-aggregate job the file is the party's dataset CSV instead: a header\n"
+	"naming the columns, then rows; the header, ragged rows and the columns the\n"
+	"query sums or averages are checked against the manifest before any KMS call.\n"
 	"\n"
 	"--shards N (the manifest's \"shards\"): one sealed part per shard, each holding\n"
 	"only that shard's rows and naming the shard in its encryption context\n"
@@ -220,17 +225,25 @@ static SB_RESULT body_write(struct seal *s)
 {
 	struct sb_buf chunk = SB_BUF_INIT_SECRET(SEAL_READ_CHUNK);
 	struct sb_sealed_csv csv;
+	struct sb_collab_check dataset; /* a join-aggregate party's CSV instead of bids */
+	const struct sb_collab_spec *spec = s->m.collab;
+	uint32_t party = (uint32_t)(s->party - s->m.parties);
 	sb_result rc;
 
 	sb_sealed_csv_init(&csv);
+	if (spec != NULL)
+		sb_collab_check_init(&dataset, spec, party);
 	for (;;) {
 		SB_GUARD_GOTO(rc, read_some(s, &chunk), out);
 		if (chunk.len == 0)
 			break;
-		SB_GUARD_GOTO(rc, sb_sealed_csv_feed(&csv, sb_buf_slice(&chunk)), bad_csv);
+		SB_GUARD_GOTO(rc, spec != NULL ? sb_collab_check_feed(&dataset, sb_buf_slice(&chunk))
+					       : sb_sealed_csv_feed(&csv, sb_buf_slice(&chunk)),
+			      bad_csv);
 		SB_GUARD_GOTO(rc, encrypt_some(s, sb_buf_slice(&chunk), false), out);
 	}
-	SB_GUARD_GOTO(rc, sb_sealed_csv_end(&csv), bad_csv);
+	SB_GUARD_GOTO(rc, spec != NULL ? sb_collab_check_end(&dataset) : sb_sealed_csv_end(&csv),
+		      bad_csv);
 	SB_GUARD_GOTO(rc, encrypt_some(s, SB_SLICE(NULL, 0), true), out);
 	SB_GUARD_GOTO(rc, sb_esdk_encryptor_final(s->enc, &s->sealed), out);
 	rc = flush(s);
@@ -239,6 +252,8 @@ bad_csv:
 	sb_error_context("%s", s->a->in);
 out:
 	sb_sealed_csv_cleanup(&csv);
+	if (spec != NULL)
+		sb_collab_check_cleanup(&dataset);
 	sb_buf_cleanup(&chunk);
 	return rc;
 }
