@@ -173,6 +173,19 @@ printf '%s\n' 'retailer.region,count(provider.spend),sum(provider.spend),avg(pro
   '"x""y",2,0,0.00' '# suppressed_groups=1 threshold=2' >"$E/expected.csv"
 check_shape edge "edge values" "$E/expected.csv"
 
+# Layout: the join column neither first nor last, columns the query does not
+# use (quoted text, empty), amounts with leading zeros, "-0", six zero
+# decimals, a duplicate key; a group whose average rounds to zero from below.
+L=$LS_DIR/layout; mkdir -p "$L/out"
+printf 'region,email_sha256,extra\nr1,k1,"x,y"\nr1,k2,\nr1,k3,"say ""hi"""\nr2,k4,z\nr2,k5,z\n' >"$L/retailer.csv"
+printf 'age_band,note,email_sha256,spend\nb,"n,1",k1,007.50\nb,,k2,-0\nb,"",k3,0.000000\nb,n,k4,-0.001\nb,n,k5,0\nb,n,k5,0.0005\n' \
+  >"$L/provider.csv"
+manifest "$L/job.json" "$L" "$(rule '["region"]' '{"email_sha256":["count"]}' 2)" \
+  "$(rule '["age_band"]' '{"spend":["sum","avg","count"],"note":["count_distinct"]}' 2)" \
+  "$(query "$GR" "$(a count provider spend),$(a sum provider spend),$(a avg provider spend),$(
+    a count_distinct provider note)")"
+check_shape layout "columns in any order, unused columns, leading zeros and -0"
+
 # ---- refusals ------------------------------------------------------------
 # expect_refused WHAT PATTERN DIR: the job of DIR/job.json fails, says PATTERN,
 # and publishes nothing in DIR/out.
@@ -299,6 +312,29 @@ bad_csv nonnum "a non-numeric spend" 'party provider, row 4, column "spend"' \
 leaks=$(grep -l "$SECRET" "$LS_DIR"/*/*.err "$LS_DIR"/*.log "$SEALBID_STATE"/enclaves/*.log 2>/dev/null || true)
 [ -z "$leaks" ] && grep -q 'row 4' "$LS_DIR/nonnum/seal.err" && ok "the non-numeric value is in no error and no log" ||
   bad "the bad value leaked into: $leaks"
+
+# Amounts outside [-]DIGITS[.DIGITS] (18 + 6 digits at most): seal refuses each.
+refusal numbers
+manifest "$LS_DIR/numbers/job.json" "$LS_DIR/numbers" "$(rule_r 2)" "$(rule_p 2)" "$Q_ALL"
+for v in 1e5 +5 ' 5' '5 ' 5. .5 1234567890123456789 0.1234567 - '' '"1,5"' 0x10 1_000 '--5' NaN; do
+  { head -n1 "$LS_DIR/base/provider.csv"; sed -n '2,3p' "$LS_DIR/base/provider.csv"
+    printf '%s,band-00,%s\n' "$(sed -n '4p' "$LS_DIR/base/provider.csv" | cut -d, -f1)" "$v"; } >"$LS_DIR/numbers/provider.csv"
+  rm -f "$LS_DIR/numbers/provider.sealed"
+  if seal_one provider "$LS_DIR/numbers" "$LS_DIR/numbers/job.json" >/dev/null 2>"$LS_DIR/numbers/seal.err"; then
+    bad "seal accepted the amount '$v'"
+  elif ! grep -q 'party provider, row 3, column "spend"' "$LS_DIR/numbers/seal.err" ||
+    [ -e "$LS_DIR/numbers/provider.sealed" ]; then bad "amount '$v': $(cat "$LS_DIR/numbers/seal.err")"
+  else numbers_ok=$((${numbers_ok:-0} + 1)); fi
+done
+[ "${numbers_ok:-0}" = 15 ] && ok "seal refuses 15 malformed amounts (exponent, sign, blanks, 19 digits, 7 decimals, ...)" ||
+  bad "malformed amounts: ${numbers_ok:-0} of 15 refused"
+# The biggest accepted amounts are accepted.
+{ head -n3 "$LS_DIR/base/provider.csv"
+  printf '%s,band-00,999999999999999999.999999\n' "$(sed -n '4p' "$LS_DIR/base/provider.csv" | cut -d, -f1)"
+  printf '%s,band-00,-999999999999999999.999999\n' "$(sed -n '5p' "$LS_DIR/base/provider.csv" | cut -d, -f1)"; } \
+  >"$LS_DIR/numbers/provider.csv"
+seal_one provider "$LS_DIR/numbers" "$LS_DIR/numbers/job.json" >/dev/null 2>"$LS_DIR/numbers/seal.err" &&
+  ok "seal takes 18 integer digits and 6 decimals, either sign" || bad "largest amounts: $(cat "$LS_DIR/numbers/seal.err")"
 
 refusal header-only
 head -n1 "$LS_DIR/base/provider.csv" >"$LS_DIR/header-only/provider.csv"
