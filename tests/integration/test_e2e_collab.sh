@@ -249,6 +249,11 @@ for t in 1 100001; do
   expect_refused "min_distinct_keys $t" 'min_distinct_keys' "$LS_DIR/t$t"
 done
 
+# The thresholds' bounds themselves are accepted.
+mkdir -p "$LS_DIR/t100000"; cp "$LS_DIR/base/retailer.csv" "$LS_DIR/base/provider.csv" "$LS_DIR/t100000/"
+manifest "$LS_DIR/t100000/job.json" "$LS_DIR/t100000" "$(rule_r 2)" "$(rule_p 100000)" "$Q_MAIN"
+check_shape t100000 "min_distinct_keys 100000 (every group suppressed)"
+
 # What the contract refuses in the manifest itself, before any data is read.
 for x in disclose shards parties format; do
   refusal "m-$x"
@@ -347,6 +352,10 @@ refusal ragged
 sed -i '7s/$/,extra/' "$LS_DIR/ragged/retailer.csv"
 bad_csv ragged "a ragged row" 'party retailer, row 6: 3 fields, the header has 2' \
   'party retailer, row 6: 3 fields, the header has 2' retailer
+refusal quote
+sed -i '3s/^\(....\)/\1"/' "$LS_DIR/quote/retailer.csv"
+bad_csv quote "a quote inside an unquoted field" 'retailer.csv: row 2: a quote inside an unquoted field' \
+  'party retailer, row 2: a quote inside an unquoted field' retailer
 
 # The operator alters the manifest after both parties sealed it (lower
 # threshold, another grouping): the data is bound to the agreed manifest's hash.
