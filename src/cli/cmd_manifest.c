@@ -17,8 +17,8 @@ static const char usage_text[] =
 	"hash: validates the manifest and prints its SHA-384 (96 lowercase hex digits):\n"
 	"      the value of the encryption context key sealbid:manifest that binds a\n"
 	"      party's data to this job, and the manifest hash in the job's receipt.\n"
-	"show: prints the canonical form the hash is computed over, and each party's\n"
-	"      format and binding.\n";
+	"show: prints the canonical form the hash is computed over, each party's\n"
+	"      format and binding, and for a join-aggregate job the threshold that applies.\n";
 
 int sb_cmd_manifest(int argc, char **argv)
 {
@@ -43,6 +43,10 @@ int sb_cmd_manifest(int argc, char **argv)
 		for (size_t i = 0; i < m.nparties; i++)
 			printf("party %s: format %s, binding %s, key %s\n", m.parties[i].name,
 			       fmt[m.parties[i].format], bind[m.parties[i].binding], m.parties[i].key);
+		if (m.collab != NULL)
+			printf("join-aggregate: groups with fewer than %u distinct join keys are "
+			       "left out (the largest min_distinct_keys)\n",
+			       sb_collab_threshold(m.collab));
 	}
 	sb_manifest_cleanup(&m);
 	return SB_EXIT_OK;

@@ -119,6 +119,13 @@ static SB_RESULT open_inputs(struct sb_storage *st, const struct sb_manifest *m,
 		in[i].read = read_input;
 		in[i].ctx = rd[i];
 	}
+	/* A join keeps the first input in the enclave's memory and streams the
+	 * other through it: the smaller goes first (src/collab/sb_collab.h). */
+	if (m->collab != NULL && sb_storage_reader_size(rd[0]) > sb_storage_reader_size(rd[1])) {
+		struct sb_runner_input t = in[0];
+		in[0] = in[1];
+		in[1] = t;
+	}
 	return SB_OK_RESULT;
 }
 

@@ -45,7 +45,9 @@ SB_RESULT sb_collab_check_feed(struct sb_collab_check *c, struct sb_slice chunk)
 	const uint8_t *nl;
 
 	SB_ENSURE_REF(c);
-	while ((nl = memchr(chunk.ptr, '\n', chunk.len)) != NULL) {
+	if (chunk.len == 0)
+		return SB_OK_RESULT;
+	while (chunk.len > 0 && (nl = memchr(chunk.ptr, '\n', chunk.len)) != NULL) {
 		size_t n = (size_t)(nl - chunk.ptr);
 		struct sb_slice part = SB_SLICE(chunk.ptr, n);
 		if (c->line.len == 0) {

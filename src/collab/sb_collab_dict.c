@@ -49,6 +49,8 @@ SB_RESULT sb_dict_init(struct sb_dict *d, uint32_t max_entries)
 	d->max = max_entries;
 	d->arena = SB_BUF_INIT_SECRET(SIZE_MAX / 2);
 	d->index = SB_BUF_INIT_SECRET((size_t)max_entries * sizeof(uint64_t));
+	/* Never a NULL arena: an empty string (a tuple of no group values) points into it. */
+	SB_GUARD(sb_buf_reserve(&d->arena, 1));
 	return new_seed(&d->seed);
 }
 
@@ -72,33 +74,42 @@ struct sb_slice sb_dict_get(const struct sb_dict *d, uint32_t id)
 	return SB_SLICE(d->arena.data + (e >> INDEX_LEN_BITS), e & SB_DICT_MAX_STRING);
 }
 
-/* The slot holding s, or the empty slot where it would go. */
-static uint32_t probe(const struct sb_dict *d, struct sb_slice s, uint64_t h)
-{
-	uint32_t i = (uint32_t)h & d->mask;
+#define SLOT_ID(e)   ((uint32_t)(e))
+#define SLOT_HASH(e) ((uint32_t)((e) >> 32))
 
-	while (d->slots[i] != 0) {
-		struct sb_slice t = sb_dict_get(d, d->slots[i] - 1);
-		if (t.len == s.len && memcmp(t.ptr, s.ptr, s.len) == 0)
+/* The slot holding s, or the empty slot where it would go. A slot keeps 32
+ * bits of its string's hash: strings are compared only when those match. */
+static uint32_t probe(const struct sb_dict *d, struct sb_slice s, uint32_t h)
+{
+	uint32_t i = h & d->mask;
+
+	for (; d->slots[i] != 0; i = (i + 1) & d->mask) {
+		if (SLOT_HASH(d->slots[i]) != h)
+			continue;
+		struct sb_slice t = sb_dict_get(d, SLOT_ID(d->slots[i]) - 1);
+		if (t.len == s.len && (s.len == 0 || memcmp(t.ptr, s.ptr, s.len) == 0))
 			break;
-		i = (i + 1) & d->mask;
 	}
 	return i;
 }
 
 static SB_RESULT grow(struct sb_dict *d)
 {
-	uint32_t cap = d->mask == 0 ? 64 : (d->mask + 1) * 2;
-	uint32_t *old = d->slots;
+	uint32_t cap = d->mask == 0 ? 64 : (d->mask + 1) * 2, oldcap = d->mask == 0 ? 0 : d->mask + 1;
+	uint64_t *old = d->slots;
 
 	SB_ENSURE_MSG(cap != 0, SB_ERR_COLLAB_LIMIT, "a hash table is full");
 	SB_GUARD(sb_calloc(cap, sizeof(*d->slots), (void **)&d->slots));
-	free(old);
 	d->mask = cap - 1;
-	for (uint32_t id = 0; id < d->n; id++) {
-		struct sb_slice s = sb_dict_get(d, id);
-		d->slots[probe(d, s, hash_bytes(d->seed, s))] = id + 1;
+	for (uint32_t i = 0; i < oldcap; i++) {
+		if (old[i] == 0)
+			continue;
+		uint32_t j = SLOT_HASH(old[i]) & d->mask;
+		while (d->slots[j] != 0)
+			j = (j + 1) & d->mask;
+		d->slots[j] = old[i];
 	}
+	free(old);
 	return SB_OK_RESULT;
 }
 
@@ -106,25 +117,25 @@ bool sb_dict_find(const struct sb_dict *d, struct sb_slice s, uint32_t *id)
 {
 	if (d->n == 0)
 		return false;
-	uint32_t i = probe(d, s, hash_bytes(d->seed, s));
+	uint32_t i = probe(d, s, (uint32_t)hash_bytes(d->seed, s));
 	if (d->slots[i] == 0)
 		return false;
-	*id = d->slots[i] - 1;
+	*id = SLOT_ID(d->slots[i]) - 1;
 	return true;
 }
 
 SB_RESULT sb_dict_intern(struct sb_dict *d, struct sb_slice s, uint32_t *id, bool *added)
 {
-	uint64_t h, e;
-	uint32_t i;
+	uint64_t e;
+	uint32_t h, i;
 
 	SB_ENSURE(d != NULL && id != NULL, SB_ERR_NULL);
 	SB_ENSURE_MSG(s.len <= SB_DICT_MAX_STRING, SB_ERR_COLLAB_LIMIT, "a value is too long");
-	h = hash_bytes(d->seed, s);
+	h = (uint32_t)hash_bytes(d->seed, s);
 	if (d->mask != 0) {
 		i = probe(d, s, h);
 		if (d->slots[i] != 0) {
-			*id = d->slots[i] - 1;
+			*id = SLOT_ID(d->slots[i]) - 1;
 			if (added != NULL)
 				*added = false;
 			return SB_OK_RESULT;
@@ -137,7 +148,7 @@ SB_RESULT sb_dict_intern(struct sb_dict *d, struct sb_slice s, uint32_t *id, boo
 	e = ((uint64_t)d->arena.len << INDEX_LEN_BITS) | s.len;
 	SB_GUARD(sb_buf_append_slice(&d->arena, s));
 	SB_GUARD(sb_buf_append(&d->index, &e, sizeof(e)));
-	d->slots[probe(d, s, h)] = d->n + 1;
+	d->slots[probe(d, s, h)] = (uint64_t)h << 32 | (d->n + 1);
 	*id = d->n++;
 	if (added != NULL)
 		*added = true;

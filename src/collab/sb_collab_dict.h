@@ -15,7 +15,7 @@
 #include "common/sb_buf.h"
 
 struct sb_dict {
-	uint32_t *slots;      /* id + 1; 0 = empty */
+	uint64_t *slots;      /* hash << 32 | (id + 1); 0 = empty (the hash's low 32 bits) */
 	uint32_t mask;        /* slots - 1 (a power of two minus one), 0 before the first insert */
 	uint32_t n;           /* entries */
 	uint32_t max;         /* most entries allowed */

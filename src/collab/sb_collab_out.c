@@ -9,7 +9,8 @@
 
 static int cmp_slices(struct sb_slice a, struct sb_slice b)
 {
-	int r = memcmp(a.ptr, b.ptr, a.len < b.len ? a.len : b.len);
+	size_t n = a.len < b.len ? a.len : b.len;
+	int r = n > 0 ? memcmp(a.ptr, b.ptr, n) : 0;
 
 	if (r != 0)
 		return r;

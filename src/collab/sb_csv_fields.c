@@ -59,6 +59,10 @@ SB_RESULT sb_csv_split(struct sb_csv_fields *f, struct sb_slice line)
 		line.len--;
 	SB_ENSURE_MSG(line.len <= SB_CSV_LINE_MAX, SB_ERR_DATASET_CSV, "line longer than %u bytes",
 		      SB_CSV_LINE_MAX);
+	if (line.len == 0) { /* one empty field */
+		f->field[f->n++] = SB_SLICE("", 0);
+		return SB_OK_RESULT;
+	}
 	if (memchr(line.ptr, '"', line.len) != NULL)
 		SB_GUARD(sb_buf_reserve(&f->scratch, line.len));
 	for (;;) {
@@ -70,10 +74,11 @@ SB_RESULT sb_csv_split(struct sb_csv_fields *f, struct sb_slice line)
 			SB_ENSURE_MSG(i == line.len || line.ptr[i] == ',', SB_ERR_DATASET_CSV,
 				      "text after a quoted field's closing quote");
 		} else {
-			const uint8_t *end = memchr(line.ptr + i, ',', line.len - i);
+			const uint8_t *end =
+				i < line.len ? memchr(line.ptr + i, ',', line.len - i) : NULL;
 			size_t n = end != NULL ? (size_t)(end - (line.ptr + i)) : line.len - i;
 			v = SB_SLICE(line.ptr + i, n);
-			SB_ENSURE_MSG(memchr(v.ptr, '"', v.len) == NULL, SB_ERR_DATASET_CSV,
+			SB_ENSURE_MSG(v.len == 0 || memchr(v.ptr, '"', v.len) == NULL, SB_ERR_DATASET_CSV,
 				      "a quote inside an unquoted field");
 			i += n;
 		}

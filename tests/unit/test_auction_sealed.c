@@ -90,7 +90,10 @@ struct run {
 	struct fake fake;
 };
 
-/* Feeds each party's bytes in chunks of `chunk` bytes, interleaved. */
+/* Whether run_job feeds the parties one after the other (as `sealbid run` does). */
+static bool one_by_one;
+
+/* Feeds each party's bytes in chunks of `chunk` bytes, interleaved (or one_by_one). */
 static void run_job(struct run *r, const char *manifest, const char *const names[],
                     const struct sb_buf *files, size_t nparties, size_t chunk)
 {
@@ -119,6 +122,8 @@ static void run_job(struct run *r, const char *manifest, const char *const names
 				done[i] = true;
 				left--;
 			}
+			if (one_by_one && !last)
+				break;
 		}
 	}
 	if (sb_ok(r->rc))
@@ -446,6 +451,95 @@ static void test_bad_plaintext(void **state)
 	}
 }
 
+/* A join-aggregate job (src/collab) through sealed messages. */
+#define RULE(gb, agg, min)                                                                         \
+	",\"join\":\"email\",\"rule\":{\"group_by\":[\"" gb "\"],\"aggregate\":{" agg                 \
+	"},\"min_distinct_keys\":" min "}"
+#define COLLAB(min_r, query)                                                                       \
+	"{\"version\":1,\"job_id\":\"c1\",\"region\":\"us-east-1\",\"computation\":"                 \
+	"\"join-aggregate\",\"parties\":["                                                            \
+	PARTY("retailer", ARN1, RULE("region", "\"email\":[\"count_distinct\"]", min_r)) ","         \
+	PARTY("provider", "alias/buyer2", RULE("age", "\"spend\":[\"sum\",\"avg\"]", "2"))         \
+	"],\"query\":" query ",\"output\":\"file:///out/output.csv\"}"
+#define QUERY_OK                                                                                   \
+	"{\"group_by\":[{\"party\":\"retailer\",\"column\":\"region\"}],\"aggregates\":["             \
+	"{\"function\":\"avg\",\"party\":\"provider\",\"column\":\"spend\"},"                          \
+	"{\"function\":\"count_distinct\",\"party\":\"retailer\",\"column\":\"email\"}]}"
+
+static const char *const collab_names[] = {"retailer", "provider"};
+static const char collab_r[] = "email,region\na@x,n\nb@x,n\nc@x,s\nd@x,s\ne@x,s\nf@x,w\n";
+static const char collab_p[] = "age,email,spend\r\n1,A@X,10\r\n1,b@x,5\r\n2,c@x,1\r\n"
+			       "2,d@x,2.5\r\n2,e@x,3\r\n3,f@x,99\r\n";
+
+static void test_collab_job(void **state)
+{
+	static const char agreed_collab[] = COLLAB("3", QUERY_OK);
+	static const size_t chunks[] = {13, 1 << 20};
+	struct sb_buf f[2];
+	(void)state;
+
+	one_by_one = true;
+	for (size_t c = 0; c < 2; c++) {
+		struct run r;
+		seal(&f[0], agreed_collab, "retailer", ARN1, collab_r);
+		seal(&f[1], agreed_collab, "provider", ARN2, collab_p);
+		run_job(&r, agreed_collab, collab_names, f, 2, chunks[c]);
+		if (!sb_ok(r.rc))
+			fail_msg("%s", sb_error_describe());
+		assert_string_equal((char *)r.out.data,
+				    "retailer.region,avg(provider.spend),count_distinct(retailer.email)\n"
+				    "s,2.17,3\n# suppressed_groups=2 threshold=3\n");
+		assert_int_equal(r.fake.unwrap_calls, 2);
+		assert_true(r.receipt.len > 0);
+		cleanup_run(&r);
+		sb_buf_cleanup(&f[0]);
+		sb_buf_cleanup(&f[1]);
+	}
+	/* The operator lowers the retailer's threshold: another manifest, stopped before KMS. */
+	static const char lowered[] = COLLAB("2", QUERY_OK);
+	seal(&f[0], agreed_collab, "retailer", ARN1, collab_r);
+	seal(&f[1], agreed_collab, "provider", ARN2, collab_p);
+	expect_fail(lowered, collab_names, f, 2, SB_ERR_ESDK_CONTEXT_MISMATCH, "party retailer", 0);
+	/* The provider's spend, one row not a number: named by row and column, never shown. */
+	seal(&f[0], agreed_collab, "retailer", ARN1, collab_r);
+	seal(&f[1], agreed_collab, "provider", ARN2, "age,email,spend\n1,a@x,10\n1,b@x,300000x\n");
+	expect_fail(agreed_collab, collab_names, f, 2, SB_ERR_BAD_DECIMAL,
+		    "party provider, row 2, column \"spend\"", 2);
+	/* A ragged row. */
+	seal(&f[0], agreed_collab, "retailer", ARN1, "email,region\na@x,n\nb@x\n");
+	seal(&f[1], agreed_collab, "provider", ARN2, collab_p);
+	expect_fail(agreed_collab, collab_names, f, 2, SB_ERR_DATASET_CSV,
+		    "party retailer, row 2: 1 fields, the header has 2", 2);
+	/* A header only. */
+	seal(&f[0], agreed_collab, "retailer", ARN1, "email,region\n");
+	seal(&f[1], agreed_collab, "provider", ARN2, collab_p);
+	expect_fail(agreed_collab, collab_names, f, 2, SB_ERR_DATASET_CSV,
+		    "party retailer: the input has no rows", 2);
+	one_by_one = false;
+	/* Interleaved chunks: the second input may not start before the first has ended. */
+	struct run r;
+	seal(&f[0], agreed_collab, "retailer", ARN1, collab_r);
+	seal(&f[1], agreed_collab, "provider", ARN2, collab_p);
+	run_job(&r, agreed_collab, collab_names, f, 2, 13);
+	assert_int_equal(r.rc.code, SB_ERR_BAD_STATE);
+	assert_non_null(strstr(sb_error_detail(), "party provider: its input began before"));
+	assert_int_equal(r.out.len, 0);
+	cleanup_run(&r);
+	sb_buf_cleanup(&f[0]);
+	sb_buf_cleanup(&f[1]);
+
+	/* A query the provider's rule does not allow: refused at BeginJob (sb_job_new). */
+	static const char refused[] = COLLAB(
+	    "3", "{\"group_by\":[{\"party\":\"provider\",\"column\":\"email\"}],\"aggregates\":["
+		 "{\"function\":\"sum\",\"party\":\"provider\",\"column\":\"spend\"}]}");
+	struct fake fk = {0};
+	struct sb_job_io io = {&fk, fake_decrypt, fake_unwrap, fake_attest};
+	struct sb_job *job = NULL;
+	assert_int_equal(sb_job_new(sb_slice_str(refused), &io, &job).code, SB_ERR_RULE_REFUSED);
+	assert_string_equal(sb_error_detail(), "party provider does not allow grouping by \"email\"");
+	assert_null(job);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +549,7 @@ int main(void)
 	    cmocka_unit_test(test_wrong_data_key),
 	    cmocka_unit_test(test_tamper),
 	    cmocka_unit_test(test_bad_plaintext),
+	    cmocka_unit_test(test_collab_job),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
