@@ -6,7 +6,7 @@
 For test_e2e_collab.sh. Reads the manifest's parties (name, join column,
 min_distinct_keys) and query, loads both plaintext CSVs with the sqlite3
 shell's `.import --csv` (every column TEXT, so values keep their exact
-bytes), and runs the contract's SQL (docs: issue 13, collab contract):
+bytes), and runs the SQL of docs/FORMATS.md, "Join-aggregate jobs":
 
   SELECT groups, aggregates FROM a JOIN b ON norm(a.join) = norm(b.join)
   WHERE norm(a.join) <> '' GROUP BY groups

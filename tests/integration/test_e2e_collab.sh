@@ -8,7 +8,8 @@
 # no overlap, full overlap, every group under the threshold, one party 100x
 # larger (both ways), duplicate keys with key variants (case, blanks, quotes,
 # empty keys), no group-by, several aggregates at once, and hand-made edge
-# values (negatives, 6 decimals, 18 digits, quoting, byte order, CRLF).
+# values (negatives, 6 decimals, 18 digits, quoting, byte order, CRLF), all-digit
+# keys. The contract is docs/FORMATS.md, "Join-aggregate jobs".
 # Then every refusal of the contract, each with a clear error and no
 # output.csv: query columns a rule does not allow, thresholds 1 and 100001,
 # a missing join column, a duplicate header column, a non-numeric aggregated
@@ -185,6 +186,15 @@ manifest "$L/job.json" "$L" "$(rule '["region"]' '{"email_sha256":["count"]}' 2)
   "$(query "$GR" "$(a count provider spend),$(a sum provider spend),$(a avg provider spend),$(
     a count_distinct provider note)")"
 check_shape layout "columns in any order, unused columns, leading zeros and -0"
+
+# All-digit keys compare exactly after trimming: 0042 is not 42, " 42" is.
+D=$LS_DIR/digits; mkdir -p "$D/out"
+printf 'email_sha256,region\n0042,g\n42,g\n 7,g\n007,h\n0,h\n00,h\n' >"$D/retailer.csv"
+printf 'email_sha256,age_band,spend\n42,b,1\n"0042",b,2\n"42\t",b,3\n7 ,b,4\n7,b,5\n007,b,6\n0,b,7\n00,b,8\n000,b,9\n' \
+  >"$D/provider.csv"
+manifest "$D/job.json" "$D" "$(rule_r 2)" "$(rule_p 2)" \
+  "$(query "$GR" "$(a count provider spend),$(a count_distinct provider email_sha256),$(a sum provider spend)")"
+check_shape digits "all-digit keys (0042 is not 42, trimmed ones join)"
 
 # ---- refusals ------------------------------------------------------------
 # expect_refused WHAT PATTERN DIR: the job of DIR/job.json fails, says PATTERN,
