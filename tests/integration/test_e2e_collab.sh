@@ -196,6 +196,13 @@ manifest "$D/job.json" "$D" "$(rule_r 2)" "$(rule_p 2)" \
   "$(query "$GR" "$(a count provider spend),$(a count_distinct provider email_sha256),$(a sum provider spend)")"
 check_shape digits "all-digit keys (0042 is not 42, trimmed ones join)"
 
+# Group values with a CR (quoted on output) or a leading tab (not quoted).
+C=$LS_DIR/cr; mkdir -p "$C/out"
+printf 'email_sha256,region\nk1,a\rb\nk2,a\rb\nk3,\tx\nk4,\tx\nk5,"q\r"\nk6,"q\r"\n' >"$C/retailer.csv"
+printf 'email_sha256,age_band,spend\nk1,b,1\nk2,b,2\nk3,b,3\nk4,b,4\nk5,b,5\nk6,b,6\n' >"$C/provider.csv"
+manifest "$C/job.json" "$C" "$(rule_r 2)" "$(rule_p 2)" "$(query "$GR" "$(a count provider spend),$(a sum provider spend)")"
+check_shape cr "group values holding a CR or starting with a tab"
+
 # ---- refusals ------------------------------------------------------------
 # expect_refused WHAT PATTERN DIR: the job of DIR/job.json fails, says PATTERN,
 # and publishes nothing in DIR/out.
@@ -380,6 +387,10 @@ manifest "$LS_DIR/altered/job.json" "$LS_DIR/altered" "$(rule_r 2)" "$(rule_p 10
   "$(query "$GR,$GP" "$(a count_distinct provider spend)")"
 expect_refused "the query changed after sealing" 'encryption context does not match' "$LS_DIR/altered"
 cp "$LS_DIR/altered/agreed.json" "$LS_DIR/altered/job.json"
+cp "$LS_DIR/altered/retailer.sealed" "$LS_DIR/altered/retailer.keep"
+cp "$LS_DIR/altered/provider.sealed" "$LS_DIR/altered/retailer.sealed"
+expect_refused "the provider's sealed input given as the retailer's" '"sealbid:party" differs' "$LS_DIR/altered"
+cp "$LS_DIR/altered/retailer.keep" "$LS_DIR/altered/retailer.sealed"
 if run_job "$LS_DIR/altered/job.json" >/dev/null 2>"$LS_DIR/altered/run.err" &&
   verify "$LS_DIR/altered" "$LS_DIR/altered/job.json" >/dev/null 2>&1; then
   ok "the agreed manifest still runs"
