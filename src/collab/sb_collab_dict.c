@@ -58,7 +58,8 @@ void sb_dict_cleanup(struct sb_dict *d)
 {
 	if (d == NULL)
 		return;
-	free(d->slots);
+	/* Slots keep 32 bits of each string's (seeded) hash: wiped with the strings. */
+	sb_free_secret(d->slots, d->mask == 0 ? 0 : ((size_t)d->mask + 1) * sizeof(*d->slots));
 	d->slots = NULL;
 	d->mask = 0;
 	d->n = 0;
@@ -109,7 +110,7 @@ static SB_RESULT grow(struct sb_dict *d)
 			j = (j + 1) & d->mask;
 		d->slots[j] = old[i];
 	}
-	free(old);
+	sb_free_secret(old, (size_t)oldcap * sizeof(*old));
 	return SB_OK_RESULT;
 }
 

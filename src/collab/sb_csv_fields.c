@@ -48,44 +48,50 @@ static SB_RESULT quoted(struct sb_csv_fields *f, struct sb_slice line, size_t *i
 	return SB_OK_RESULT;
 }
 
+static SB_RESULT add_field(struct sb_csv_fields *f, struct sb_slice v)
+{
+	SB_ENSURE_MSG(f->n < SB_CSV_MAX_FIELDS, SB_ERR_DATASET_CSV, "more than %d fields",
+		      SB_CSV_MAX_FIELDS);
+	f->field[f->n++] = v;
+	return SB_OK_RESULT;
+}
+
+/* One pass over the line: most fields are unquoted and short. */
 SB_RESULT sb_csv_split(struct sb_csv_fields *f, struct sb_slice line)
 {
-	size_t i = 0;
+	size_t start = 0;
+	bool reserved = false;
 
 	SB_ENSURE_REF(f);
 	f->n = 0;
-	sb_buf_reset(&f->scratch);
+	if (f->scratch.len > 0)
+		sb_buf_reset(&f->scratch);
 	if (line.len > 0 && line.ptr[line.len - 1] == '\r')
 		line.len--;
 	SB_ENSURE_MSG(line.len <= SB_CSV_LINE_MAX, SB_ERR_DATASET_CSV, "line longer than %u bytes",
 		      SB_CSV_LINE_MAX);
-	if (line.len == 0) { /* one empty field */
-		f->field[f->n++] = SB_SLICE("", 0);
-		return SB_OK_RESULT;
-	}
-	if (memchr(line.ptr, '"', line.len) != NULL)
-		SB_GUARD(sb_buf_reserve(&f->scratch, line.len));
-	for (;;) {
-		struct sb_slice v;
-		SB_ENSURE_MSG(f->n < SB_CSV_MAX_FIELDS, SB_ERR_DATASET_CSV, "more than %d fields",
-			      SB_CSV_MAX_FIELDS);
+	if (line.len == 0) /* one empty field */
+		return add_field(f, SB_SLICE("", 0));
+	for (size_t i = 0;; i++) {
 		if (i < line.len && line.ptr[i] == '"') {
+			struct sb_slice v = SB_SLICE(NULL, 0);
+			SB_ENSURE_MSG(i == start, SB_ERR_DATASET_CSV, "a quote inside an unquoted field");
+			/* Once per line, so no field already unescaped moves. */
+			if (!reserved)
+				SB_GUARD(sb_buf_reserve(&f->scratch, line.len));
+			reserved = true;
 			SB_GUARD(quoted(f, line, &i, &v));
 			SB_ENSURE_MSG(i == line.len || line.ptr[i] == ',', SB_ERR_DATASET_CSV,
 				      "text after a quoted field's closing quote");
+			SB_GUARD(add_field(f, v));
+		} else if (i == line.len || line.ptr[i] == ',') {
+			SB_GUARD(add_field(f, SB_SLICE(line.ptr + start, i - start)));
 		} else {
-			const uint8_t *end =
-				i < line.len ? memchr(line.ptr + i, ',', line.len - i) : NULL;
-			size_t n = end != NULL ? (size_t)(end - (line.ptr + i)) : line.len - i;
-			v = SB_SLICE(line.ptr + i, n);
-			SB_ENSURE_MSG(v.len == 0 || memchr(v.ptr, '"', v.len) == NULL, SB_ERR_DATASET_CSV,
-				      "a quote inside an unquoted field");
-			i += n;
+			continue;
 		}
-		f->field[f->n++] = v;
 		if (i == line.len)
 			return SB_OK_RESULT;
-		i++; /* the ',' */
+		start = i + 1; /* after the ',' */
 	}
 }
 
