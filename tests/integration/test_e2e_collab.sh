@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# The join-aggregate computation (issue 13) through the whole local stack:
-# a retailer and a data provider each seal a CSV under their own KMS key
-# pinned to the enclave, the operator runs the job, the receipt verifies,
-# and output.csv is byte for byte what sqlite3 computes from the same
-# plaintext with the contract's SQL (tests/integration/collab_expected.py,
-# exact decimal arithmetic, the suppressed-groups trailer included). Shapes:
-# no overlap, full overlap, every group under the threshold, one party 100x
-# larger (both ways), duplicate keys with key variants (case, blanks, quotes,
-# empty keys), no group-by, several aggregates at once, and hand-made edge
-# values (negatives, 6 decimals, 18 digits, quoting, byte order, CRLF), all-digit
-# keys. The contract is docs/FORMATS.md, "Join-aggregate jobs".
-# Then every refusal of the contract, each with a clear error and no
-# output.csv: query columns a rule does not allow, thresholds 1 and 100001,
-# a missing join column, a duplicate header column, a non-numeric aggregated
-# value (named by party/row/column, never shown), empty inputs, a ragged row,
-# and the manifest altered after sealing. Bad CSVs `seal` refuses are also
-# sealed with AWS's own Encryption SDK for JavaScript (a party that does not
-# use sealbid), when tools/node_modules has it, so the enclave's own checks
-# are exercised too.
+# The join-aggregate computation (issue 13; the contract is docs/FORMATS.md,
+# "Join-aggregate jobs") through the whole local stack: a retailer and a data
+# provider each seal a CSV under their own KMS key pinned to the enclave, the
+# operator runs the job, the receipt verifies, and output.csv is byte for
+# byte what sqlite3 computes from the same plaintext with the documented SQL
+# (tests/integration/collab_expected.py: exact decimals, the
+# suppressed-groups trailer included). Shapes, from
+# tests/data/collab/gen_collab.py: no overlap, full overlap, every group under
+# the threshold, one party 100x larger (both ways), duplicate keys with key
+# variants (case, blanks, quotes, empty keys) partly suppressed, no group-by
+# (with and without a join), all eight aggregates at once, the threshold's
+# upper bound; by hand: edge amounts (negatives, 6 decimals, 18 digits,
+# rounding half away from zero), quoting and bytewise order of group values,
+# CRLF, columns in any order, all-digit keys, CRs and tabs in group values.
+# Then the refusals, each with a clear error and nothing published: query
+# columns a rule does not allow, thresholds 1 and 100001, manifests with
+# disclose / shards / 3 parties / kms-csv / no "join", a CSV without its join
+# column, a duplicate header column, a non-numeric amount (named by party,
+# row and column, never shown in any error or log), 15 malformed amounts,
+# empty inputs, a ragged row, a stray quote, the manifest altered after
+# sealing, one party's sealed input handed over as the other's. Bad CSVs
+# that `seal` refuses are also sealed with AWS's own Encryption SDK for
+# JavaScript (a party not using sealbid), when tools/node_modules has it, so
+# the enclave's checks are exercised too; without it those steps say "skip".
+# About a minute on an idle 2-core machine.
 set -euo pipefail
 
 SB_BIN=${SB_BIN:?set SB_BIN to the build bin directory}
