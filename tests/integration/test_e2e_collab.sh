@@ -385,7 +385,7 @@ bad_csv ragged "a ragged row" 'party retailer, row 6: 3 fields, the header has 2
   'party retailer, row 6: 3 fields, the header has 2' retailer
 refusal quote
 sed -i '3s/^\(....\)/\1"/' "$LS_DIR/quote/retailer.csv"
-bad_csv quote "a quote inside an unquoted field" 'retailer.csv: row 2: a quote inside an unquoted field' \
+bad_csv quote "a quote inside an unquoted field" 'retailer.csv: party retailer, row 2: a quote inside an unquoted field' \
   'party retailer, row 2: a quote inside an unquoted field' retailer
 
 # The operator alters the manifest after both parties sealed it (lower
