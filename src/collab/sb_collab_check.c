@@ -27,10 +27,11 @@ static SB_RESULT one_line(struct sb_collab_check *c, struct sb_slice line)
 	sb_result rc = sb_csv_split(&c->fields, line);
 
 	if (!sb_ok(rc)) {
+		const char *party = t->spec->rule[t->party].party;
 		if (t->have_header)
-			sb_error_context("row %zu", t->rows + 1);
+			sb_error_context("party %s, row %zu", party, t->rows + 1);
 		else
-			sb_error_context("header");
+			sb_error_context("party %s, header", party);
 		return rc;
 	}
 	if (!t->have_header)
@@ -54,7 +55,8 @@ SB_RESULT sb_collab_check_feed(struct sb_collab_check *c, struct sb_slice chunk)
 			SB_GUARD(one_line(c, part));
 		} else {
 			SB_ENSURE_MSG(c->line.len + n <= SB_CSV_LINE_MAX + 1, SB_ERR_DATASET_CSV,
-				      "row %zu: longer than %u bytes", c->table.rows + 1,
+				      "party %s, row %zu: longer than %u bytes",
+				      c->table.spec->rule[c->table.party].party, c->table.rows + 1,
 				      SB_CSV_LINE_MAX);
 			SB_GUARD(sb_buf_append_slice(&c->line, part));
 			SB_GUARD(one_line(c, sb_buf_slice(&c->line)));
@@ -63,7 +65,8 @@ SB_RESULT sb_collab_check_feed(struct sb_collab_check *c, struct sb_slice chunk)
 		chunk = SB_SLICE(nl + 1, chunk.len - n - 1);
 	}
 	SB_ENSURE_MSG(c->line.len + chunk.len <= SB_CSV_LINE_MAX + 1, SB_ERR_DATASET_CSV,
-		      "row %zu: longer than %u bytes", c->table.rows + 1, SB_CSV_LINE_MAX);
+		      "party %s, row %zu: longer than %u bytes",
+		      c->table.spec->rule[c->table.party].party, c->table.rows + 1, SB_CSV_LINE_MAX);
 	return sb_buf_append_slice(&c->line, chunk);
 }
 

@@ -28,6 +28,9 @@ SB_RESULT sb_collab_column_check(struct sb_slice name)
 		      "a column name is 1..%d characters", SB_COLLAB_NAME_MAX);
 	SB_ENSURE_MSG(name.ptr[0] != ' ' && name.ptr[name.len - 1] != ' ', SB_ERR_DATASET_COLUMN,
 		      "a column name does not start or end with a space");
+	/* A CR inside a header line: the file's lines end in CR alone. */
+	SB_ENSURE_MSG(memchr(name.ptr, '\r', name.len) == NULL, SB_ERR_DATASET_COLUMN,
+		      "a line ends in CR alone (lines end in LF or CRLF)");
 	for (size_t i = 0; i < name.len; i++)
 		SB_ENSURE_MSG(name.ptr[i] >= 0x20 && name.ptr[i] < 0x7f && name.ptr[i] != ',' &&
 				      name.ptr[i] != '"',
