@@ -78,8 +78,8 @@ SB_RESULT sb_collab_table_row(struct sb_collab_table *t, const struct sb_csv_fie
 		      "party %s: more than %u rows", party_name(t), SB_COLLAB_MAX_ROWS);
 	t->rows++;
 	SB_ENSURE_MSG(f->n == t->ncols, SB_ERR_DATASET_CSV,
-		      "party %s, row %zu: %zu fields, the header has %zu", party_name(t), t->rows,
-		      f->n, t->ncols);
+		      "party %s, row %zu: %zu field%s where the header has %zu", party_name(t),
+		      t->rows, f->n, f->n == 1 ? "" : "s", t->ncols);
 	for (size_t i = 0; i < s->nagg; i++) {
 		if (t->agg_col[i] == SIZE_MAX ||
 		    (s->agg[i].fn != SB_AGG_SUM && s->agg[i].fn != SB_AGG_AVG))

@@ -381,8 +381,8 @@ refusal zero
 bad_csv zero "a zero-byte CSV" 'party retailer: the input is empty' 'party retailer: the input is empty' retailer
 refusal ragged
 sed -i '7s/$/,extra/' "$LS_DIR/ragged/retailer.csv"
-bad_csv ragged "a ragged row" 'party retailer, row 6: 3 fields, the header has 2' \
-  'party retailer, row 6: 3 fields, the header has 2' retailer
+bad_csv ragged "a ragged row" 'party retailer, row 6: 3 fields where the header has 2' \
+  'party retailer, row 6: 3 fields where the header has 2' retailer
 refusal quote
 sed -i '3s/^\(....\)/\1"/' "$LS_DIR/quote/retailer.csv"
 bad_csv quote "a quote inside an unquoted field" 'retailer.csv: party retailer, row 2: a quote inside an unquoted field' \

@@ -509,7 +509,7 @@ static void test_collab_job(void **state)
 	seal(&f[0], agreed_collab, "retailer", ARN1, "email,region\na@x,n\nb@x\n");
 	seal(&f[1], agreed_collab, "provider", ARN2, collab_p);
 	expect_fail(agreed_collab, collab_names, f, 2, SB_ERR_DATASET_CSV,
-		    "party retailer, row 2: 1 fields, the header has 2", 2);
+		    "party retailer, row 2: 1 field where the header has 2", 2);
 	/* A header only. */
 	seal(&f[0], agreed_collab, "retailer", ARN1, "email,region\n");
 	seal(&f[1], agreed_collab, "provider", ARN2, collab_p);

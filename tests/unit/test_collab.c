@@ -321,7 +321,7 @@ static void test_join_refusals(void **state)
 	assert_null(strstr(sb_error_detail(), "SECRET"));
 	r = join_error("email,region\na@x,n\nb@x\n", good_p);
 	assert_int_equal(r.code, SB_ERR_DATASET_CSV);
-	assert_non_null(strstr(sb_error_detail(), "party retailer, row 2: 1 fields, the header has 2"));
+	assert_non_null(strstr(sb_error_detail(), "party retailer, row 2: 1 field where the header has 2"));
 	r = join_error("mail,region\na@x,n\n", good_p);
 	assert_int_equal(r.code, SB_ERR_DATASET_COLUMN);
 	assert_non_null(strstr(sb_error_detail(), "no column \"email\" (the join column)"));
