@@ -14,20 +14,10 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SB_BIN=${SB_BIN:-$ROOT/build/bin}
 SB=$SB_BIN/sealbid
 GEN=$ROOT/tests/data/collab/gen_collab.py
-[ -x "$SB" ] || { echo "demo: build first (make)" >&2; exit 1; }
 [ -f "$GEN" ] || { echo "demo: $GEN is missing" >&2; exit 1; }
-LS_DIR=${SEALBID_DEMO_DIR:-$ROOT/build/demo-collab}
-rm -rf "$LS_DIR"
-mkdir -p "$LS_DIR/out"
-export SEALBID_STATE=$LS_DIR/state SEALBID_VSOCK_DIR=$LS_DIR/vsock
-mkdir -p "$SEALBID_VSOCK_DIR"
-# shellcheck source=local-stack.bash
-. "$ROOT/scripts/local-stack.bash"
-trap ls_stop EXIT
-
-bold=$(tput bold 2>/dev/null || true); plain=$(tput sgr0 2>/dev/null || true)
-step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
-say() { printf '   %s\n' "$*"; }
+DEMO_NAME=demo-collab
+# shellcheck source=demo-prelude.bash
+. "$ROOT/scripts/demo-prelude.bash"
 OPERATOR=arn:aws:iam::$LS_ACCOUNT:role/collab-service
 V=(--pcrs "$LS_DIR/measurements.json" --root "$LS_DIR/dev-root.pem")
 
