@@ -170,7 +170,7 @@ static json_t *rule_json(const struct sb_collab_rule *r)
 		json_t *fns = json_array();
 		for (int f = 0; f < SB_AGG_FN_COUNT; f++) /* a set: in the functions' order */
 			if (r->agg[i].fns & SB_AGG_BIT(f))
-				json_array_append_new(fns, json_string(sb_agg_fn_name(f)));
+				json_array_append_new(fns, json_string(sb_agg_fn_name((enum sb_agg_fn)f)));
 		json_object_set_new(agg, r->agg[i].column, fns);
 	}
 	return json_pack("{s:o, s:o, s:I}", "group_by", gb, "aggregate", agg, "min_distinct_keys",
