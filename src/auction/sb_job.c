@@ -57,13 +57,12 @@ static SB_RESULT job_create(struct sb_slice manifest_json, bool sharded, uint32_
 	}
 	if (m->collab != NULL) {
 		SB_GUARD_GOTO(rc, sb_collab_new(m->collab, &job->collab), fail);
-		*out = job;
-		return SB_OK_RESULT;
+	} else {
+		SB_GUARD_GOTO(rc, sb_manifest_party_names(m, &names), fail);
+		SB_GUARD_GOTO(rc, sb_auction_new(names, m->nparties, m->computation, m->disclose,
+						 &job->auction), fail);
+		free(names);
 	}
-	SB_GUARD_GOTO(rc, sb_manifest_party_names(m, &names), fail);
-	SB_GUARD_GOTO(rc, sb_auction_new(names, m->nparties, m->computation, m->disclose,
-					 &job->auction), fail);
-	free(names);
 	*out = job;
 	return SB_OK_RESULT;
 fail:

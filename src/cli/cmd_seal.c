@@ -24,7 +24,6 @@
 #include "auction/sb_shard.h"
 #include "cli/cli.h"
 #include "cli/sb_cli_sealed.h"
-#include "collab/sb_collab_check.h"
 #include "common/sb_file.h"
 #include "common/sb_parse.h"
 #include "esdk/sb_esdk.h"
@@ -224,26 +223,18 @@ static SB_RESULT encrypt_some(struct seal *s, struct sb_slice chunk, bool end)
 static SB_RESULT body_write(struct seal *s)
 {
 	struct sb_buf chunk = SB_BUF_INIT_SECRET(SEAL_READ_CHUNK);
-	struct sb_sealed_csv csv;
-	struct sb_collab_check dataset; /* a join-aggregate party's CSV instead of bids */
-	const struct sb_collab_spec *spec = s->m.collab;
-	uint32_t party = (uint32_t)(s->party - s->m.parties);
+	struct sb_cli_plain csv; /* bids, or a join-aggregate party's dataset */
 	sb_result rc;
 
-	sb_sealed_csv_init(&csv);
-	if (spec != NULL)
-		sb_collab_check_init(&dataset, spec, party);
+	sb_cli_plain_init(&csv, &s->m, s->party);
 	for (;;) {
 		SB_GUARD_GOTO(rc, read_some(s, &chunk), out);
 		if (chunk.len == 0)
 			break;
-		SB_GUARD_GOTO(rc, spec != NULL ? sb_collab_check_feed(&dataset, sb_buf_slice(&chunk))
-					       : sb_sealed_csv_feed(&csv, sb_buf_slice(&chunk)),
-			      bad_csv);
+		SB_GUARD_GOTO(rc, sb_cli_plain_feed(&csv, sb_buf_slice(&chunk)), bad_csv);
 		SB_GUARD_GOTO(rc, encrypt_some(s, sb_buf_slice(&chunk), false), out);
 	}
-	SB_GUARD_GOTO(rc, spec != NULL ? sb_collab_check_end(&dataset) : sb_sealed_csv_end(&csv),
-		      bad_csv);
+	SB_GUARD_GOTO(rc, sb_cli_plain_end(&csv), bad_csv);
 	SB_GUARD_GOTO(rc, encrypt_some(s, SB_SLICE(NULL, 0), true), out);
 	SB_GUARD_GOTO(rc, sb_esdk_encryptor_final(s->enc, &s->sealed), out);
 	rc = flush(s);
@@ -251,9 +242,7 @@ static SB_RESULT body_write(struct seal *s)
 bad_csv:
 	sb_error_context("%s", s->a->in);
 out:
-	sb_sealed_csv_cleanup(&csv);
-	if (spec != NULL)
-		sb_collab_check_cleanup(&dataset);
+	sb_cli_plain_cleanup(&csv);
 	sb_buf_cleanup(&chunk);
 	return rc;
 }

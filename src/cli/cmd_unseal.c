@@ -15,7 +15,6 @@
 #include "auction/sb_job.h"
 #include "cli/cli.h"
 #include "cli/sb_cli_sealed.h"
-#include "collab/sb_collab_check.h"
 #include "common/sb_file.h"
 #include "esdk/sb_esdk.h"
 
@@ -106,26 +105,17 @@ out:
 	return rc;
 }
 
-/* Bids, or for a join-aggregate job the party's dataset CSV (sb_collab_check). */
+/* Bids, or for a join-aggregate job the party's dataset CSV. */
 static SB_RESULT csv_check(const struct unseal *u)
 {
-	struct sb_sealed_csv c;
-	struct sb_collab_check d;
+	struct sb_cli_plain c;
 	sb_result rc;
 
-	if (u->m.collab != NULL) {
-		sb_collab_check_init(&d, u->m.collab, (uint32_t)(u->party - u->m.parties));
-		rc = sb_collab_check_feed(&d, sb_buf_slice(&u->csv));
-		if (sb_ok(rc))
-			rc = sb_collab_check_end(&d);
-		sb_collab_check_cleanup(&d);
-	} else {
-		sb_sealed_csv_init(&c);
-		rc = sb_sealed_csv_feed(&c, sb_buf_slice(&u->csv));
-		if (sb_ok(rc))
-			rc = sb_sealed_csv_end(&c);
-		sb_sealed_csv_cleanup(&c);
-	}
+	sb_cli_plain_init(&c, &u->m, u->party);
+	rc = sb_cli_plain_feed(&c, sb_buf_slice(&u->csv));
+	if (sb_ok(rc))
+		rc = sb_cli_plain_end(&c);
+	sb_cli_plain_cleanup(&c);
 	if (!sb_ok(rc))
 		sb_error_context("%s: the sealed CSV", u->in);
 	return rc;

@@ -126,6 +126,33 @@ static const char *format_name(enum sb_input_format f)
 	}
 }
 
+void sb_cli_plain_init(struct sb_cli_plain *p, const struct sb_manifest *m,
+		       const struct sb_party *party)
+{
+	p->is_dataset = m->collab != NULL;
+	sb_sealed_csv_init(&p->bids);
+	if (p->is_dataset)
+		sb_collab_check_init(&p->dataset, m->collab, (uint32_t)(party - m->parties));
+}
+
+void sb_cli_plain_cleanup(struct sb_cli_plain *p)
+{
+	sb_sealed_csv_cleanup(&p->bids);
+	if (p->is_dataset)
+		sb_collab_check_cleanup(&p->dataset);
+}
+
+SB_RESULT sb_cli_plain_feed(struct sb_cli_plain *p, struct sb_slice chunk)
+{
+	return p->is_dataset ? sb_collab_check_feed(&p->dataset, chunk)
+			     : sb_sealed_csv_feed(&p->bids, chunk);
+}
+
+SB_RESULT sb_cli_plain_end(struct sb_cli_plain *p)
+{
+	return p->is_dataset ? sb_collab_check_end(&p->dataset) : sb_sealed_csv_end(&p->bids);
+}
+
 SB_RESULT sb_cli_sealed_party(const char *path, const char *name, struct sb_manifest *m,
 			      const struct sb_party **party)
 {

@@ -20,6 +20,7 @@
 #include "auction/sb_auction.h"
 #include "auction/sb_manifest.h"
 #include "aws/sb_kms.h"
+#include "collab/sb_collab_check.h"
 #include "common/sb_buf.h"
 
 /* The longest line: property, comma, amount, CR. */
@@ -38,6 +39,23 @@ void sb_sealed_csv_cleanup(struct sb_sealed_csv *c);
 SB_RESULT sb_sealed_csv_feed(struct sb_sealed_csv *c, struct sb_slice chunk);
 /* At the end of the CSV: the last line, the header and at least one row. */
 SB_RESULT sb_sealed_csv_end(struct sb_sealed_csv *c);
+
+/*
+ * The plaintext a party seals for a job, checked as a stream: bids
+ * (sb_sealed_csv) or, for a join-aggregate manifest, the party's dataset CSV
+ * (sb_collab_check). Caller storage; party is borrowed from m.
+ */
+struct sb_cli_plain {
+	struct sb_sealed_csv bids;
+	struct sb_collab_check dataset;
+	bool is_dataset;
+};
+
+void sb_cli_plain_init(struct sb_cli_plain *p, const struct sb_manifest *m,
+		       const struct sb_party *party);
+void sb_cli_plain_cleanup(struct sb_cli_plain *p);
+SB_RESULT sb_cli_plain_feed(struct sb_cli_plain *p, struct sb_slice chunk);
+SB_RESULT sb_cli_plain_end(struct sb_cli_plain *p);
 
 /*
  * Loads the manifest at path into m (caller cleans up with

@@ -69,10 +69,12 @@ SB_RESULT sb_collab_new(const struct sb_collab_spec *spec, struct sb_collab **ou
 			strcmp(spec->agg[a].col.column, spec->rule[spec->agg[a].col.party].join) == 0;
 	SB_GUARD_GOTO(rc, sb_dict_init(&c->keys, MAX_KEYS), fail);
 	SB_GUARD_GOTO(rc, sb_dict_init(&c->groups, SB_COLLAB_MAX_GROUPS), fail);
-	for (size_t g = 0; g < SB_COLLAB_MAX_GROUP_BY; g++)
+	/* The query's columns only; the others stay zeroed (cleanup is a no-op on them). */
+	for (size_t g = 0; g < spec->ngroup_by; g++)
 		SB_GUARD_GOTO(rc, sb_dict_init(&c->gvals[g], MAX_VALUES), fail);
-	for (size_t a = 0; a < SB_COLLAB_MAX_AGGREGATES; a++)
-		SB_GUARD_GOTO(rc, sb_dict_init(&c->dvals[a], MAX_VALUES), fail);
+	for (size_t a = 0; a < spec->nagg; a++)
+		if (spec->agg[a].fn == SB_AGG_COUNT_DISTINCT && !c->agg_on_join[a])
+			SB_GUARD_GOTO(rc, sb_dict_init(&c->dvals[a], MAX_VALUES), fail);
 	SB_GUARD_GOTO(rc, sb_u64set_init(&c->group_keys, MAX_PAIRS), fail);
 	SB_GUARD_GOTO(rc, sb_u64set_init(&c->distinct, MAX_PAIRS), fail);
 	*out = c;

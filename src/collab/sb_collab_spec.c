@@ -127,12 +127,3 @@ uint32_t sb_collab_threshold(const struct sb_collab_spec *s)
 			t = s->rule[p].min_distinct_keys;
 	return t;
 }
-
-bool sb_collab_numeric(const struct sb_collab_spec *s, uint32_t party, struct sb_slice column)
-{
-	for (size_t i = 0; i < s->nagg; i++)
-		if (s->agg[i].col.party == party && sb_slice_eq_str(column, s->agg[i].col.column) &&
-		    (s->agg[i].fn == SB_AGG_SUM || s->agg[i].fn == SB_AGG_AVG))
-			return true;
-	return false;
-}

@@ -78,7 +78,5 @@ SB_RESULT sb_collab_column_check(struct sb_slice name);
 SB_RESULT sb_collab_spec_check(const struct sb_collab_spec *s);
 /* The largest of the parties' min_distinct_keys. */
 uint32_t sb_collab_threshold(const struct sb_collab_spec *s);
-/* Whether the query aggregates the party's column with sum or avg (it must be numeric). */
-bool sb_collab_numeric(const struct sb_collab_spec *s, uint32_t party, struct sb_slice column);
 
 #endif
